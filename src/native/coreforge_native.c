@@ -1,0 +1,234 @@
+/*
+ * The few Linux syscalls Node.js does not expose and ostree needs:
+ * extended attributes (bare-user repos keep ownership in user.ostreemeta),
+ * flock (repository locking), and syncfs (one flush per transaction).
+ */
+#define _GNU_SOURCE
+#include <node_api.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/types.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#define CHECK(call) do { if ((call) != napi_ok) { napi_throw_error(env, NULL, "napi call failed: " #call); return NULL; } } while (0)
+
+static napi_value throw_errno(napi_env env, int err, const char *syscall, const char *path) {
+  char msg[512];
+  snprintf(msg, sizeof msg, "%s: %s%s%s", syscall, strerror(err), path ? " " : "", path ? path : "");
+  napi_value code, message, error;
+  napi_create_string_utf8(env, msg, NAPI_AUTO_LENGTH, &message);
+  const char *name = NULL;
+  switch (err) {
+    case ENOENT: name = "ENOENT"; break;
+    case ENODATA: name = "ENODATA"; break;
+    case ENOTSUP: name = "ENOTSUP"; break;
+    case EPERM: name = "EPERM"; break;
+    case EACCES: name = "EACCES"; break;
+    case EWOULDBLOCK: name = "EWOULDBLOCK"; break;
+    case E2BIG: name = "E2BIG"; break;
+    case ERANGE: name = "ERANGE"; break;
+    case ENOSPC: name = "ENOSPC"; break;
+    case EBADF: name = "EBADF"; break;
+    default: name = "EIO"; break;
+  }
+  napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &code);
+  napi_create_error(env, code, message, &error);
+  napi_value errnum;
+  napi_create_int32(env, err, &errnum);
+  napi_set_named_property(env, error, "errno", errnum);
+  napi_set_named_property(env, error, "code", code);
+  napi_throw(env, error);
+  return NULL;
+}
+
+/* Reads argument i as a UTF-8 string into a malloc'd buffer. */
+static char *get_string(napi_env env, napi_value v) {
+  size_t len = 0;
+  if (napi_get_value_string_utf8(env, v, NULL, 0, &len) != napi_ok) {
+    napi_throw_type_error(env, NULL, "expected a string");
+    return NULL;
+  }
+  char *s = malloc(len + 1);
+  napi_get_value_string_utf8(env, v, s, len + 1, &len);
+  return s;
+}
+
+/* target: a path (string, symlinks not followed) or an fd (number). */
+typedef struct { int is_fd; int fd; char *path; } target_t;
+
+static int get_target(napi_env env, napi_value v, target_t *t) {
+  napi_valuetype type;
+  napi_typeof(env, v, &type);
+  t->path = NULL;
+  t->is_fd = type == napi_number;
+  if (t->is_fd) return napi_get_value_int32(env, v, &t->fd) == napi_ok;
+  t->path = get_string(env, v);
+  return t->path != NULL;
+}
+
+static napi_value list_xattrs(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  target_t t;
+  if (!get_target(env, argv[0], &t)) return NULL;
+  ssize_t n;
+  char *buf = NULL;
+  for (;;) {
+    n = t.is_fd ? flistxattr(t.fd, NULL, 0) : llistxattr(t.path, NULL, 0);
+    if (n < 0) break;
+    buf = realloc(buf, n + 1);
+    ssize_t m = t.is_fd ? flistxattr(t.fd, buf, n) : llistxattr(t.path, buf, n);
+    if (m < 0 && errno == ERANGE) continue;
+    n = m;
+    break;
+  }
+  if (n < 0) {
+    int err = errno;
+    free(buf);
+    napi_value r = throw_errno(env, err, "listxattr", t.path);
+    free(t.path);
+    return r;
+  }
+  napi_value arr;
+  napi_create_array(env, &arr);
+  uint32_t idx = 0;
+  for (ssize_t off = 0; off < n;) {
+    size_t l = strnlen(buf + off, n - off);
+    napi_value s;
+    napi_create_string_latin1(env, buf + off, l, &s);
+    napi_set_element(env, arr, idx++, s);
+    off += l + 1;
+  }
+  free(buf);
+  free(t.path);
+  return arr;
+}
+
+/* getXattr(target, name) -> Buffer, or null when the attribute is absent. */
+static napi_value get_xattr(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  target_t t;
+  if (!get_target(env, argv[0], &t)) return NULL;
+  char *name = get_string(env, argv[1]);
+  if (!name) { free(t.path); return NULL; }
+  ssize_t n;
+  void *buf = NULL;
+  for (;;) {
+    n = t.is_fd ? fgetxattr(t.fd, name, NULL, 0) : lgetxattr(t.path, name, NULL, 0);
+    if (n < 0) break;
+    buf = realloc(buf, n ? n : 1);
+    ssize_t m = t.is_fd ? fgetxattr(t.fd, name, buf, n) : lgetxattr(t.path, name, buf, n);
+    if (m < 0 && errno == ERANGE) continue;
+    n = m;
+    break;
+  }
+  napi_value result;
+  if (n < 0) {
+    int err = errno;
+    free(buf);
+    free(name);
+    if (err == ENODATA) { free(t.path); napi_get_null(env, &result); return result; }
+    result = throw_errno(env, err, "getxattr", t.path);
+    free(t.path);
+    return result;
+  }
+  void *data;
+  napi_create_buffer_copy(env, n, buf, &data, &result);
+  free(buf);
+  free(name);
+  free(t.path);
+  return result;
+}
+
+/* setXattr(target, name, Buffer) */
+static napi_value set_xattr(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  target_t t;
+  if (!get_target(env, argv[0], &t)) return NULL;
+  char *name = get_string(env, argv[1]);
+  if (!name) { free(t.path); return NULL; }
+  void *data;
+  size_t len;
+  if (napi_get_buffer_info(env, argv[2], &data, &len) != napi_ok) {
+    free(name); free(t.path);
+    napi_throw_type_error(env, NULL, "expected a Buffer");
+    return NULL;
+  }
+  int r = t.is_fd ? fsetxattr(t.fd, name, data, len, 0) : lsetxattr(t.path, name, data, len, 0);
+  int err = errno;
+  free(name);
+  if (r < 0) { napi_value v = throw_errno(env, err, "setxattr", t.path); free(t.path); return v; }
+  free(t.path);
+  return NULL;
+}
+
+/* removeXattr(target, name) */
+static napi_value remove_xattr(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  target_t t;
+  if (!get_target(env, argv[0], &t)) return NULL;
+  char *name = get_string(env, argv[1]);
+  if (!name) { free(t.path); return NULL; }
+  int r = t.is_fd ? fremovexattr(t.fd, name) : lremovexattr(t.path, name);
+  int err = errno;
+  free(name);
+  if (r < 0 && err != ENODATA) { napi_value v = throw_errno(env, err, "removexattr", t.path); free(t.path); return v; }
+  free(t.path);
+  return NULL;
+}
+
+/* flock(fd, op) with op "sh" | "ex" | "un"; non-blocking; returns false if held elsewhere. */
+static napi_value do_flock(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  int fd;
+  CHECK(napi_get_value_int32(env, argv[0], &fd));
+  char op[4] = {0};
+  size_t l;
+  CHECK(napi_get_value_string_utf8(env, argv[1], op, sizeof op, &l));
+  int how = strcmp(op, "ex") == 0 ? LOCK_EX : strcmp(op, "sh") == 0 ? LOCK_SH : LOCK_UN;
+  napi_value result;
+  if (flock(fd, how | (how == LOCK_UN ? 0 : LOCK_NB)) < 0) {
+    if (errno == EWOULDBLOCK) { napi_get_boolean(env, false, &result); return result; }
+    return throw_errno(env, errno, "flock", NULL);
+  }
+  napi_get_boolean(env, true, &result);
+  return result;
+}
+
+static napi_value do_syncfs(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  int fd;
+  CHECK(napi_get_value_int32(env, argv[0], &fd));
+  if (syncfs(fd) < 0) return throw_errno(env, errno, "syncfs", NULL);
+  return NULL;
+}
+
+static napi_value init(napi_env env, napi_value exports) {
+  napi_property_descriptor props[] = {
+    {"listXattrs", NULL, list_xattrs, NULL, NULL, NULL, napi_default, NULL},
+    {"getXattr", NULL, get_xattr, NULL, NULL, NULL, napi_default, NULL},
+    {"setXattr", NULL, set_xattr, NULL, NULL, NULL, napi_default, NULL},
+    {"removeXattr", NULL, remove_xattr, NULL, NULL, NULL, napi_default, NULL},
+    {"flock", NULL, do_flock, NULL, NULL, NULL, napi_default, NULL},
+    {"syncfs", NULL, do_syncfs, NULL, NULL, NULL, napi_default, NULL},
+  };
+  napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, init)

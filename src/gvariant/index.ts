@@ -3,3 +3,4 @@ export { parseType, isValidType, alignUp, type GVType, type BasicCode } from './
 export { Variant, V, dictGet, type GValue, type VarDict } from './value.js';
 export { serialize, deserialize, type ParseOptions } from './codec.js';
 export { formatValue } from './text.js';
+export { parseVariantText } from './parse-text.js';

@@ -1,4 +1,38 @@
 import type { OstreeVerb } from './verb.js';
+import { catVerb } from './cat.js';
+import { checkoutVerb } from './checkout.js';
+import { commitVerb } from './commit.js';
+import { configVerb } from './config.js';
+import { diffVerb } from './diff.js';
+import { exportVerb } from './export.js';
+import { fsckVerb } from './fsck.js';
+import { initVerb } from './init.js';
+import { lsVerb } from './ls.js';
+import { pruneVerb } from './prune.js';
+import { pullLocalVerb } from './pull-local.js';
+import { refsVerb } from './refs.js';
+import { remoteVerb } from './remote.js';
+import { revParseVerb } from './rev-parse.js';
+import { logVerb, showVerb } from './show.js';
+import { summaryVerb } from './summary.js';
 
 /** Every `coreforge ostree` verb, in the order --help lists them. */
-export const verbs: OstreeVerb[] = [];
+export const verbs: OstreeVerb[] = [
+  catVerb,
+  checkoutVerb,
+  commitVerb,
+  configVerb,
+  diffVerb,
+  exportVerb,
+  fsckVerb,
+  initVerb,
+  logVerb,
+  lsVerb,
+  pruneVerb,
+  pullLocalVerb,
+  refsVerb,
+  remoteVerb,
+  revParseVerb,
+  showVerb,
+  summaryVerb,
+];

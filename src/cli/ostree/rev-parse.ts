@@ -1,0 +1,22 @@
+import { UsageError } from '../../errors.js';
+import { REPO_OPT, openRepo, parseVerbArgs } from './common.js';
+import type { OstreeVerb } from './verb.js';
+
+export const revParseVerb: OstreeVerb = {
+  name: 'rev-parse',
+  summary: 'Output the target of a rev',
+  async run(argv, ctx) {
+    const p = parseVerbArgs(argv, { ...REPO_OPT, single: { kind: 'boolean', short: 'S', help: 'If the repository has exactly one commit, print it' } }, 'rev-parse [OPTION…] REV', ctx);
+    if (!p) return 0;
+    const repo = await openRepo(p.opts.repo, ctx);
+    if (p.opts.single) {
+      const commits = await repo.listCommits();
+      if (commits.length !== 1) throw new UsageError(`Repository has ${commits.length} commits, expected exactly one`);
+      ctx.stdout.write(`${commits[0]}\n`);
+      return 0;
+    }
+    if (p.args.length === 0) throw new UsageError('A rev argument is required');
+    for (const rev of p.args) ctx.stdout.write(`${await repo.resolveRev(rev)}\n`);
+    return 0;
+  },
+};

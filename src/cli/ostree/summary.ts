@@ -1,0 +1,74 @@
+import { promises as fsp } from 'node:fs';
+import { join } from 'node:path';
+import { UsageError } from '../../errors.js';
+import { dictGet, formatValue, parseVariantText, type VarDict } from '../../gvariant/index.js';
+import { bswap64 } from '../../ostree/objects/endian.js';
+import { parseSummary, regenerateSummary } from '../../ostree/summary.js';
+import { REPO_OPT, openRepo, parseVerbArgs } from './common.js';
+import type { OstreeVerb } from './verb.js';
+
+function isoDate(ts: bigint): string {
+  return new Date(Number(ts) * 1000).toISOString().replace(/\.\d{3}Z$/, '+00');
+}
+
+export const summaryVerb: OstreeVerb = {
+  name: 'summary',
+  summary: 'Manage summary metadata',
+  async run(argv, ctx) {
+    const p = parseVerbArgs(
+      argv,
+      {
+        ...REPO_OPT,
+        update: { kind: 'boolean', short: 'u', help: 'Update the summary' },
+        view: { kind: 'boolean', short: 'v', help: 'View the local summary file' },
+        raw: { kind: 'boolean', help: 'View the raw bytes of the summary file' },
+        'add-metadata': { kind: 'strings', short: 'm', arg: 'KEY=VALUE', help: 'Additional metadata field to add to the summary' },
+      },
+      'summary [OPTION…]',
+      ctx,
+    );
+    if (!p) return 0;
+    const repo = await openRepo(p.opts.repo, ctx);
+    if (p.opts.update) {
+      const extra: VarDict = p.opts['add-metadata'].map((kv) => {
+        const eq = kv.indexOf('=');
+        if (eq < 0) throw new UsageError(`Missing '=' in KEY=VALUE metadata '${kv}'`);
+        return [kv.slice(0, eq), parseVariantText(kv.slice(eq + 1))];
+      });
+      await regenerateSummary(repo, { additionalMetadata: extra });
+      if (!repo.config.getRaw('core', 'indexed-deltas')) {
+        repo.config.setRaw('core', 'indexed-deltas', 'true');
+        await repo.writeConfig();
+      }
+      return 0;
+    }
+    if (p.opts.view || p.opts.raw) {
+      const bytes = new Uint8Array(await fsp.readFile(join(repo.path, 'summary')));
+      const s = parseSummary(bytes);
+      if (p.opts.raw) {
+        const { parseType, deserialize } = await import('../../gvariant/index.js');
+        const t = parseType('(a(s(taya{sv}))a{sv})');
+        ctx.stdout.write(formatValue(t, deserialize(t, bytes)) + '\n');
+        return 0;
+      }
+      let out = '';
+      for (const r of s.refs) {
+        out += `* ${r.name}\n    Latest Commit (${r.commitSize} bytes):\n      ${r.checksum}\n`;
+        const ver = dictGet(r.metadata, 'ostree.commit.version');
+        if (ver) out += `    Version (ostree.commit.version): ${ver.value as string}\n`;
+        const ts = dictGet(r.metadata, 'ostree.commit.timestamp');
+        if (ts) out += `    Timestamp (ostree.commit.timestamp): ${isoDate(bswap64(ts.value as bigint))}\n`;
+        out += '\n';
+      }
+      for (const [k, v] of s.metadata) {
+        if (k === 'ostree.summary.mode') out += `Repository Mode (ostree.summary.mode): ${v.value as string}\n`;
+        else if (k === 'ostree.summary.last-modified') out += `Last-Modified (ostree.summary.last-modified): ${isoDate(bswap64(v.value as bigint))}\n`;
+        else if (k === 'ostree.summary.tombstone-commits') out += `Has Tombstone Commits (ostree.summary.tombstone-commits): ${v.value ? 'Yes' : 'No'}\n`;
+        else out += `${k}: ${formatValue(v.type, v.value, false)}\n`;
+      }
+      ctx.stdout.write(out);
+      return 0;
+    }
+    throw new UsageError('No option specified; use -u to update summary');
+  },
+};

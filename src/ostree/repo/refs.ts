@@ -1,0 +1,38 @@
+import { InvalidInputError } from '../../errors.js';
+
+/** ostree's ref grammar (OSTREE_REF_REGEXP): components of [\w\d][-._\w\d]* joined by '/'. */
+const REF_RE = /^[\w\d][-._\w\d]*(\/[\w\d][-._\w\d]*)*$/u;
+const REMOTE_RE = /^[\w\d][-._\w\d]*$/u;
+
+export function isValidRef(ref: string): boolean {
+  return REF_RE.test(ref);
+}
+
+export function validateRef(ref: string): string {
+  if (!REF_RE.test(ref)) throw new InvalidInputError(`Invalid ref name ${ref}`);
+  return ref;
+}
+
+export function validateRemoteName(name: string): string {
+  if (!REMOTE_RE.test(name)) throw new InvalidInputError(`Invalid remote name ${name}`);
+  return name;
+}
+
+/** A refspec `[REMOTE:]REF`. */
+export interface Refspec {
+  remote: string | null;
+  ref: string;
+}
+
+export function parseRefspec(spec: string): Refspec {
+  const colon = spec.indexOf(':');
+  if (colon < 0) return { remote: null, ref: validateRef(spec) };
+  const remote = spec.slice(0, colon);
+  const ref = spec.slice(colon + 1);
+  if (remote === '') return { remote: null, ref: validateRef(ref) };
+  return { remote: validateRemoteName(remote), ref: validateRef(ref) };
+}
+
+export function formatRefspec(r: Refspec): string {
+  return r.remote ? `${r.remote}:${r.ref}` : r.ref;
+}

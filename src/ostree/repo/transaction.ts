@@ -1,0 +1,421 @@
+import { promises as fsp, constants as C, closeSync, openSync, createReadStream, createWriteStream } from 'node:fs';
+import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { Readable, Transform } from 'node:stream';
+import { createDeflateRaw, deflateRaw } from 'node:zlib';
+import { promisify } from 'node:util';
+import { CorruptionError, InvalidInputError, isErrno } from '../../errors.js';
+import { native } from '../../native/index.js';
+import { randomName } from '../../util/fs.js';
+import type { VarDict } from '../../gvariant/index.js';
+import { sha256Hex, type Checksum } from '../checksum.js';
+import { serializeCommitMeta } from '../objects/commit.js';
+import { ContentHasher, FileHeader, lenPrefixed, serializeBareUserMeta } from '../objects/content.js';
+import { S_IFLNK, S_IFMT } from '../objects/dirmeta.js';
+import { ObjectType, objectExtension } from '../objects/types.js';
+import { OSTREEMETA_XATTR, writeXattrs } from '../objects/xattrs.js';
+import type { Repo } from './repo.js';
+
+const deflateRawAsync = promisify(deflateRaw);
+
+/** Where a content object's bytes come from. */
+export type ContentSource =
+  | { kind: 'bytes'; data: Uint8Array }
+  /** A regular file on disk; read twice (hash, then store) so known objects cost no compression. */
+  | { kind: 'file'; path: string; size: number }
+  /** A one-shot stream of exactly `size` bytes; hashed and stored in a single pass. */
+  | { kind: 'stream'; size: number; stream: Readable }
+  | { kind: 'symlink' };
+
+/** Files up to this size are read whole; larger ones are streamed. */
+const SMALL_FILE = 256 * 1024;
+
+/** Objects become visible in this order, so a ref-less commit object never precedes its tree. */
+const VISIBILITY_ORDER = [ObjectType.File, ObjectType.DirMeta, ObjectType.DirTree, ObjectType.CommitMeta, ObjectType.Commit, ObjectType.TombstoneCommit];
+
+interface PendingRef {
+  ref: string;
+  remote: string | null;
+  collection: string | null;
+  checksum: Checksum | null;
+}
+
+export interface TransactionStats {
+  metadataWritten: number;
+  contentWritten: number;
+  contentBytesWritten: number;
+}
+
+/**
+ * A write transaction. New objects are written into a private staging
+ * directory under tmp/; commit() flushes them (one syncfs), renames them into
+ * objects/ content first and commits last, then updates refs. A crash at any
+ * point leaves the repository as it was plus, at most, complete objects that
+ * nothing references yet.
+ */
+export class Transaction {
+  private readonly staged = new Map<string, ObjectType>();
+  private readonly inflight = new Map<string, Promise<Checksum>>();
+  private readonly madeDirs = new Set<string>();
+  private readonly refs: PendingRef[] = [];
+  private done = false;
+  readonly stats: TransactionStats = { metadataWritten: 0, contentWritten: 0, contentBytesWritten: 0 };
+
+  private constructor(
+    readonly repo: Repo,
+    readonly stagingDir: string,
+    private readonly stagingFd: number,
+    private readonly unlock: () => void,
+  ) {}
+
+  static async begin(repo: Repo): Promise<Transaction> {
+    const unlock = await repo.lock('sh');
+    try {
+      const tmp = join(repo.path, 'tmp');
+      await fsp.mkdir(tmp, { recursive: true });
+      await cleanStaleStaging(tmp);
+      const dir = join(tmp, randomName('staging'));
+      await fsp.mkdir(dir);
+      const fd = openSync(dir, C.O_RDONLY | C.O_DIRECTORY);
+      native().flock(fd, 'ex');
+      return new Transaction(repo, dir, fd, unlock);
+    } catch (e) {
+      unlock();
+      throw e;
+    }
+  }
+
+  private stagedPath(rel: string): string {
+    return join(this.stagingDir, rel);
+  }
+
+  private relFor(type: ObjectType, csum: Checksum): string {
+    return `${csum.slice(0, 2)}/${csum.slice(2)}.${objectExtension(type, this.repo.isArchive)}`;
+  }
+
+  private async ensureStagingDir(csum: Checksum): Promise<void> {
+    const d = csum.slice(0, 2);
+    if (this.madeDirs.has(d)) return;
+    await fsp.mkdir(join(this.stagingDir, d), { recursive: true });
+    this.madeDirs.add(d);
+  }
+
+  async hasObject(type: ObjectType, csum: Checksum): Promise<boolean> {
+    const rel = this.relFor(type, csum);
+    if (this.staged.has(rel)) return true;
+    return this.repo.hasObject(type, csum);
+  }
+
+  /** Write a metadata object; returns its checksum. `expected` makes a mismatch an error. */
+  async writeMetadata(type: ObjectType, bytes: Uint8Array, expected?: Checksum): Promise<Checksum> {
+    if (type === ObjectType.File || type === ObjectType.CommitMeta) throw new InvalidInputError('writeMetadata: not a hashed metadata type');
+    const csum = sha256Hex(bytes);
+    if (expected && expected !== csum) throw new CorruptionError(`Corrupted ${objectExtension(type, false)} object; checksum expected='${expected}' actual='${csum}'`);
+    return this.dedupe(type, csum, async () => {
+      await this.stageBytes(type, csum, bytes);
+      this.stats.metadataWritten++;
+    });
+  }
+
+  /** Detached metadata is named by its commit, not by its own hash; it replaces any previous one. */
+  async writeCommitMeta(commit: Checksum, dict: VarDict | null): Promise<void> {
+    const rel = this.relFor(ObjectType.CommitMeta, commit);
+    if (dict === null) {
+      this.staged.delete(rel);
+      await fsp.rm(this.repo.objectPath(ObjectType.CommitMeta, commit), { force: true });
+      return;
+    }
+    await this.ensureStagingDir(commit);
+    await fsp.writeFile(this.stagedPath(rel), serializeCommitMeta(dict));
+    this.staged.set(rel, ObjectType.CommitMeta);
+  }
+
+  private async stageBytes(type: ObjectType, csum: Checksum, bytes: Uint8Array): Promise<void> {
+    await this.ensureStagingDir(csum);
+    const rel = this.relFor(type, csum);
+    await fsp.writeFile(this.stagedPath(rel), bytes);
+    this.staged.set(rel, type);
+  }
+
+  private async dedupe(type: ObjectType, csum: Checksum, write: () => Promise<void>): Promise<Checksum> {
+    const rel = this.relFor(type, csum);
+    if (this.staged.has(rel)) return csum;
+    const running = this.inflight.get(rel);
+    if (running) return running;
+    const p = (async () => {
+      if (!(await this.repo.hasObject(type, csum))) await write();
+      return csum;
+    })();
+    this.inflight.set(rel, p);
+    try {
+      return await p;
+    } finally {
+      this.inflight.delete(rel);
+    }
+  }
+
+  /** Write a content object (regular file or symlink); returns its checksum. */
+  async writeContent(header: FileHeader, src: ContentSource, expected?: Checksum): Promise<Checksum> {
+    header.validate();
+    if (header.isSymlink !== (src.kind === 'symlink')) throw new InvalidInputError('writeContent: symlink header needs a symlink source and vice versa');
+    if (this.repo.mode === 'bare-user-only') validateBareUserOnly(header);
+    let csum: Checksum;
+    if (src.kind === 'stream') return this.writeContentSinglePass(header, src.size, src.stream, expected);
+    if (src.kind === 'file' && src.size > SMALL_FILE) {
+      const h = new ContentHasher(header);
+      for await (const chunk of createReadStream(src.path, { highWaterMark: 1024 * 1024 })) h.update(chunk as Buffer);
+      csum = h.digest();
+      this.checkExpected(csum, expected);
+      return this.dedupe(ObjectType.File, csum, () => this.storeContent(csum, header, src.size, () => createReadStream(src.path, { highWaterMark: 1024 * 1024 })));
+    }
+    let data: Uint8Array | null = null;
+    if (src.kind === 'bytes') data = src.data;
+    else if (src.kind === 'file') data = await fsp.readFile(src.path);
+    const h = new ContentHasher(header);
+    if (data) h.update(data);
+    csum = h.digest();
+    this.checkExpected(csum, expected);
+    const d = data;
+    return this.dedupe(ObjectType.File, csum, () => this.storeContentBytes(csum, header, d));
+  }
+
+  private checkExpected(csum: Checksum, expected?: Checksum): void {
+    if (expected && expected !== csum) throw new CorruptionError(`Corrupted file object; checksum expected='${expected}' actual='${csum}'`);
+  }
+
+  private async storeContentBytes(csum: Checksum, header: FileHeader, data: Uint8Array | null): Promise<void> {
+    await this.ensureStagingDir(csum);
+    const rel = this.relFor(ObjectType.File, csum);
+    const path = this.stagedPath(rel);
+    const size = data ? data.length : 0;
+    if (this.repo.isArchive) {
+      const hdr = lenPrefixed(header.serializeArchive(size));
+      const body = header.isSymlink ? null : await deflateRawAsync(data ?? new Uint8Array(0), { level: this.repo.zlibLevel });
+      await fsp.writeFile(path, body ? Buffer.concat([hdr, body]) : hdr);
+    } else {
+      await this.writeBareFile(path, header, async (fh) => {
+        if (data && data.length > 0) await fh.writeFile(data);
+      });
+    }
+    this.staged.set(rel, ObjectType.File);
+    this.stats.contentWritten++;
+    this.stats.contentBytesWritten += size;
+  }
+
+  private async storeContent(csum: Checksum, header: FileHeader, size: number, open: () => Readable): Promise<void> {
+    await this.ensureStagingDir(csum);
+    const rel = this.relFor(ObjectType.File, csum);
+    const path = this.stagedPath(rel);
+    if (this.repo.isArchive) {
+      const out = createWriteStream(path);
+      out.write(lenPrefixed(header.serializeArchive(size)));
+      await pipeline(open(), createDeflateRaw({ level: this.repo.zlibLevel }), out);
+    } else {
+      await this.writeBareFile(path, header, async (fh) => {
+        await pipeline(open(), fh.createWriteStream({ autoClose: false } as never));
+      });
+    }
+    this.staged.set(rel, ObjectType.File);
+    this.stats.contentWritten++;
+    this.stats.contentBytesWritten += size;
+  }
+
+  /** Hash and store in one pass, for streams that cannot be re-read. */
+  private async writeContentSinglePass(header: FileHeader, size: number, stream: Readable, expected?: Checksum): Promise<Checksum> {
+    const tmpRel = randomName('stream');
+    const tmpPath = this.stagedPath(tmpRel);
+    const h = new ContentHasher(header);
+    let seen = 0;
+    const tap = new Transform({
+      transform(chunk: Buffer, _enc, cb) {
+        h.update(chunk);
+        seen += chunk.length;
+        cb(null, chunk);
+      },
+    });
+    try {
+      if (this.repo.isArchive) {
+        const out = createWriteStream(tmpPath);
+        out.write(lenPrefixed(header.serializeArchive(size)));
+        await pipeline(stream, tap, createDeflateRaw({ level: this.repo.zlibLevel }), out);
+      } else {
+        await this.writeBareFile(tmpPath, header, async (fh) => {
+          await pipeline(stream, tap, fh.createWriteStream({ autoClose: false } as never));
+        });
+      }
+      if (seen !== size) throw new CorruptionError(`content stream was ${seen} bytes, expected ${size}`);
+      const csum = h.digest();
+      this.checkExpected(csum, expected);
+      await this.dedupe(ObjectType.File, csum, async () => {
+        await this.ensureStagingDir(csum);
+        const rel = this.relFor(ObjectType.File, csum);
+        await fsp.rename(tmpPath, this.stagedPath(rel));
+        this.staged.set(rel, ObjectType.File);
+        this.stats.contentWritten++;
+        this.stats.contentBytesWritten += size;
+      });
+      return csum;
+    } finally {
+      await fsp.rm(tmpPath, { force: true });
+    }
+  }
+
+  /** Create a bare / bare-user / bare-user-only object file with ostree's on-disk metadata. */
+  private async writeBareFile(path: string, header: FileHeader, fill: (fh: fsp.FileHandle) => Promise<void>): Promise<void> {
+    const mode = this.repo.mode;
+    if (header.isSymlink && (mode === 'bare' || mode === 'bare-user-only')) {
+      await fsp.symlink(header.symlinkTarget, path);
+      if (mode === 'bare') {
+        await fsp.lchown(path, header.uid, header.gid);
+        writeXattrs(path, header.xattrs);
+        await fsp.lutimes(path, 0, 0);
+      }
+      return;
+    }
+    const fh = await fsp.open(path, 'wx', 0o600);
+    try {
+      if (header.isSymlink) await fh.writeFile(Buffer.from(header.symlinkTarget + '\0'));
+      else await fill(fh);
+      if (mode === 'bare-user') {
+        const diskMode = header.isSymlink ? 0o644 : (header.mode & 0o775) | 0o400;
+        await fh.chmod(diskMode);
+        native().setXattr(fh.fd, OSTREEMETA_XATTR, Buffer.from(serializeBareUserMeta(header)));
+      } else if (mode === 'bare') {
+        await fh.chown(header.uid, header.gid);
+        await fh.chmod(header.mode & 0o7777);
+        writeXattrs(fh.fd, header.xattrs);
+      } else {
+        await fh.chmod(header.mode & 0o7777);
+      }
+      await fh.utimes(0, 0);
+    } finally {
+      await fh.close();
+    }
+  }
+
+  /**
+   * Bring in an object verbatim from another repository of the same storage
+   * format (pull-local): hardlink when possible, else copy.
+   */
+  async importRaw(type: ObjectType, csum: Checksum, fromPath: string): Promise<void> {
+    const rel = this.relFor(type, csum);
+    if (type === ObjectType.CommitMeta) {
+      await this.ensureStagingDir(csum);
+      await fsp.copyFile(fromPath, this.stagedPath(rel));
+      this.staged.set(rel, type);
+      return;
+    }
+    await this.dedupe(type, csum, async () => {
+      await this.ensureStagingDir(csum);
+      const dest = this.stagedPath(rel);
+      try {
+        await fsp.link(fromPath, dest);
+      } catch (e) {
+        if (!(isErrno(e, 'EXDEV') || isErrno(e, 'EPERM') || isErrno(e, 'EMLINK'))) throw e;
+        await copyPreserving(fromPath, dest, this.repo.mode);
+      }
+      this.staged.set(rel, type);
+      if (type === ObjectType.File) this.stats.contentWritten++;
+      else this.stats.metadataWritten++;
+    });
+  }
+
+  setRef(ref: string, checksum: Checksum | null, remote: string | null = null, collection: string | null = null): void {
+    this.refs.push({ ref, remote, collection, checksum });
+  }
+
+  /** Make the staged objects visible (content first, commits last), then update refs. */
+  async commit(): Promise<TransactionStats> {
+    if (this.done) throw new Error('transaction already finished');
+    try {
+      await this.repo.syncfs();
+      const byType = new Map<ObjectType, string[]>();
+      for (const [rel, type] of this.staged) {
+        const l = byType.get(type) ?? [];
+        l.push(rel);
+        byType.set(type, l);
+      }
+      const objdir = join(this.repo.path, 'objects');
+      const made = new Set<string>();
+      for (const type of VISIBILITY_ORDER) {
+        for (const rel of byType.get(type) ?? []) {
+          const d = rel.slice(0, 2);
+          if (!made.has(d)) {
+            await fsp.mkdir(join(objdir, d), { recursive: true, mode: 0o775 });
+            made.add(d);
+          }
+          await fsp.rename(this.stagedPath(rel), join(objdir, rel));
+        }
+        if (type === ObjectType.CommitMeta) await this.repo.syncfs();
+      }
+      if (made.size > 0) await this.repo.syncfs();
+      for (const r of this.refs) await this.repo.setRef(r.ref, r.checksum, r.remote, r.collection);
+      return this.stats;
+    } finally {
+      await this.finish();
+    }
+  }
+
+  async abort(): Promise<void> {
+    if (!this.done) await this.finish();
+  }
+
+  private async finish(): Promise<void> {
+    this.done = true;
+    await fsp.rm(this.stagingDir, { recursive: true, force: true });
+    try {
+      closeSync(this.stagingFd);
+    } finally {
+      this.unlock();
+    }
+  }
+}
+
+function validateBareUserOnly(h: FileHeader): void {
+  if ((h.mode & S_IFMT) !== S_IFLNK && h.mode & ~(S_IFMT | 0o775)) {
+    throw new InvalidInputError(`Content object of mode 0${h.mode.toString(8)} is invalid in a bare-user-only repository (only 0775 bits allowed)`);
+  }
+}
+
+async function copyPreserving(from: string, to: string, mode: string): Promise<void> {
+  const st = await fsp.lstat(from);
+  if (st.isSymbolicLink()) {
+    await fsp.symlink(await fsp.readlink(from), to);
+    if (mode === 'bare') await fsp.lchown(to, st.uid, st.gid);
+    return;
+  }
+  await fsp.copyFile(from, to, C.COPYFILE_FICLONE);
+  if (mode === 'bare' || mode === 'bare-user' || mode === 'bare-user-only') {
+    const n = native();
+    for (const name of n.listXattrs(from)) {
+      const v = n.getXattr(from, name);
+      if (v) n.setXattr(to, name, v);
+    }
+    if (mode === 'bare') await fsp.chown(to, st.uid, st.gid);
+    await fsp.chmod(to, st.mode & 0o7777);
+    await fsp.utimes(to, 0, 0);
+  }
+}
+
+/** Remove staging directories left by crashed writers (their flock is gone). */
+async function cleanStaleStaging(tmp: string): Promise<void> {
+  let names: string[];
+  try {
+    names = await fsp.readdir(tmp);
+  } catch {
+    return;
+  }
+  for (const n of names) {
+    if (!n.startsWith('staging-')) continue;
+    const p = join(tmp, n);
+    let fh: fsp.FileHandle | undefined;
+    try {
+      fh = await fsp.open(p, C.O_RDONLY | C.O_DIRECTORY);
+      if (native().flock(fh.fd, 'ex')) await fsp.rm(p, { recursive: true, force: true });
+    } catch {
+      /* raced with another cleaner */
+    } finally {
+      await fh?.close();
+    }
+  }
+}

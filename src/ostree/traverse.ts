@@ -1,0 +1,70 @@
+import { NotFoundError } from '../errors.js';
+import type { Checksum } from './checksum.js';
+import { ObjectType } from './objects/types.js';
+import type { Repo } from './repo/repo.js';
+
+export interface ObjectRef {
+  type: ObjectType;
+  checksum: Checksum;
+}
+
+export function objectKey(type: ObjectType, csum: Checksum): string {
+  return `${csum}.${type}`;
+}
+
+export interface TraverseOptions {
+  /** Follow parents this many levels (0 = just this commit, -1 = all). */
+  depth?: number;
+  /** Keys (objectKey) already visited; shared across calls to dedupe. */
+  seen?: Set<string>;
+  /** Treat a missing parent commit as the end of history (ostree does). */
+  allowMissingParents?: boolean;
+}
+
+/**
+ * Every object reachable from a commit (commit, its dirtrees, dirmetas and
+ * content), depth-first, each once. Metadata is parsed (and so validated) on
+ * the way.
+ */
+export async function* traverseCommit(repo: Repo, commit: Checksum, opts: TraverseOptions = {}): AsyncGenerator<ObjectRef> {
+  const seen = opts.seen ?? new Set<string>();
+  let depth = opts.depth ?? 0;
+  let cur: Checksum | null = commit;
+  while (cur) {
+    const key = objectKey(ObjectType.Commit, cur);
+    if (seen.has(key)) return;
+    seen.add(key);
+    let c;
+    try {
+      c = await repo.loadCommit(cur);
+    } catch (e) {
+      if (e instanceof NotFoundError && cur !== commit && opts.allowMissingParents !== false) return;
+      throw e;
+    }
+    yield { type: ObjectType.Commit, checksum: cur };
+    yield* traverseTree(repo, c.rootTree, c.rootMeta, seen);
+    if (depth === 0) return;
+    if (depth > 0) depth--;
+    cur = c.parent;
+  }
+}
+
+export async function* traverseTree(repo: Repo, tree: Checksum, meta: Checksum, seen: Set<string>): AsyncGenerator<ObjectRef> {
+  const mk = objectKey(ObjectType.DirMeta, meta);
+  if (!seen.has(mk)) {
+    seen.add(mk);
+    yield { type: ObjectType.DirMeta, checksum: meta };
+  }
+  const tk = objectKey(ObjectType.DirTree, tree);
+  if (seen.has(tk)) return;
+  seen.add(tk);
+  const dt = await repo.loadDirTree(tree);
+  yield { type: ObjectType.DirTree, checksum: tree };
+  for (const f of dt.files) {
+    const k = objectKey(ObjectType.File, f.checksum);
+    if (seen.has(k)) continue;
+    seen.add(k);
+    yield { type: ObjectType.File, checksum: f.checksum };
+  }
+  for (const d of dt.dirs) yield* traverseTree(repo, d.treeChecksum, d.metaChecksum, seen);
+}

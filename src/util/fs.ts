@@ -1,0 +1,113 @@
+import { promises as fsp, constants as C } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { dirname, join } from 'node:path';
+import { isErrno } from '../errors.js';
+
+export function randomName(prefix = 'tmp'): string {
+  return `${prefix}-${randomBytes(6).toString('hex')}`;
+}
+
+/** fsync a directory so a rename into it survives a crash. */
+export async function fsyncDir(dir: string): Promise<void> {
+  const fh = await fsp.open(dir, C.O_RDONLY | C.O_DIRECTORY);
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+/**
+ * Replace `path` atomically: write a temp file beside it, fsync, rename over,
+ * fsync the directory. A crash at any instant leaves the old or the new file.
+ */
+export async function writeFileAtomic(path: string, data: string | Uint8Array, opts: { mode?: number; fsync?: boolean; tmpDir?: string } = {}): Promise<void> {
+  const dir = dirname(path);
+  const tmp = join(opts.tmpDir ?? dir, randomName('.tmp'));
+  const fh = await fsp.open(tmp, 'wx', opts.mode ?? 0o644);
+  try {
+    await fh.writeFile(data);
+    if (opts.fsync !== false) await fh.sync();
+  } catch (e) {
+    await fh.close();
+    await fsp.rm(tmp, { force: true });
+    throw e;
+  }
+  await fh.close();
+  try {
+    await fsp.rename(tmp, path);
+  } catch (e) {
+    await fsp.rm(tmp, { force: true });
+    throw e;
+  }
+  if (opts.fsync !== false) await fsyncDir(dir);
+}
+
+export async function exists(path: string): Promise<boolean> {
+  try {
+    await fsp.lstat(path);
+    return true;
+  } catch (e) {
+    if (isErrno(e, 'ENOENT') || isErrno(e, 'ENOTDIR')) return false;
+    throw e;
+  }
+}
+
+export async function readFileOrNull(path: string): Promise<Buffer | null> {
+  try {
+    return await fsp.readFile(path);
+  } catch (e) {
+    if (isErrno(e, 'ENOENT')) return null;
+    throw e;
+  }
+}
+
+/** A small counting semaphore for bounding concurrent async work. */
+export class Semaphore {
+  private waiters: Array<() => void> = [];
+  constructor(private free: number) {}
+  async acquire(): Promise<void> {
+    if (this.free > 0) {
+      this.free--;
+      return;
+    }
+    await new Promise<void>((r) => this.waiters.push(r));
+  }
+  release(): void {
+    const w = this.waiters.shift();
+    if (w) w();
+    else this.free++;
+  }
+  async run<T>(fn: () => Promise<T>): Promise<T> {
+    await this.acquire();
+    try {
+      return await fn();
+    } finally {
+      this.release();
+    }
+  }
+}
+
+/** Run `fn` over items with at most `limit` in flight; rejects on the first error after in-flight work settles. */
+export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  let failed: unknown = undefined;
+  let hasFailed = false;
+  const worker = async () => {
+    while (!hasFailed && next < items.length) {
+      const i = next++;
+      try {
+        out[i] = await fn(items[i]!, i);
+      } catch (e) {
+        if (!hasFailed) {
+          hasFailed = true;
+          failed = e;
+        }
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  if (hasFailed) throw failed;
+  return out;
+}

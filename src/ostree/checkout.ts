@@ -76,8 +76,8 @@ export async function checkoutTree(repo: Repo, tree: Checksum, meta: Checksum, d
 
   const mkdirFor = async (path: string, metaCsum: Checksum, isRoot: boolean) => {
     const dm = await repo.loadDirMeta(metaCsum);
-    let mode = dm.mode & 0o7777;
-    if (opts.userMode) mode &= ~0o6000;
+    // user mode strips setuid/setgid from files only; directories keep theirs (as ostree)
+    const mode = dm.mode & 0o7777;
     try {
       await fsp.mkdir(path, { mode: 0o700 });
     } catch (e) {

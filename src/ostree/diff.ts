@@ -7,7 +7,7 @@ export interface TreeDiff {
   added: string[];
 }
 
-/** Paths that differ between two commits' trees (ostree diff), sorted per category. */
+/** Paths that differ between two commits' trees (ostree diff); a removed directory is one entry, an added one lists its contents. */
 export async function diffCommits(repo: Repo, a: Checksum, b: Checksum): Promise<TreeDiff> {
   const ca = await repo.loadCommit(a);
   const cb = await repo.loadCommit(b);
@@ -16,13 +16,12 @@ export async function diffCommits(repo: Repo, a: Checksum, b: Checksum): Promise
   return out;
 }
 
-async function allPaths(repo: Repo, tree: Checksum, prefix: string, into: string[]): Promise<void> {
+/** ostree lists an added directory with everything below it (a removed one only by itself). */
+async function addedTree(repo: Repo, tree: Checksum, path: string, into: string[]): Promise<void> {
+  into.push(path);
   const dt = await repo.loadDirTree(tree);
-  for (const f of dt.files) into.push(`${prefix}/${f.name}`);
-  for (const d of dt.dirs) {
-    into.push(`${prefix}/${d.name}`);
-    await allPaths(repo, d.treeChecksum, `${prefix}/${d.name}`, into);
-  }
+  for (const f of dt.files) into.push(`${path}/${f.name}`);
+  for (const d of dt.dirs) await addedTree(repo, d.treeChecksum, `${path}/${d.name}`, into);
 }
 
 async function diffTrees(repo: Repo, ta: Checksum, ma: Checksum, tb: Checksum, mb: Checksum, prefix: string, out: TreeDiff): Promise<void> {
@@ -40,29 +39,17 @@ async function diffTrees(repo: Repo, ta: Checksum, ma: Checksum, tb: Checksum, m
       if (fb.get(n) !== c) out.modified.push(`${prefix}/${n}`);
     } else {
       out.removed.push(`${prefix}/${n}`);
-      if (dB.has(n)) {
-        out.added.push(`${prefix}/${n}`);
-        await allPaths(repo, dB.get(n)!.treeChecksum, `${prefix}/${n}`, out.added);
-      }
+      if (dB.has(n)) await addedTree(repo, dB.get(n)!.treeChecksum, `${prefix}/${n}`, out.added);
     }
   }
   for (const n of fb.keys()) if (!fa.has(n)) {
     out.added.push(`${prefix}/${n}`);
-    if (dA.has(n)) {
-      out.removed.push(`${prefix}/${n}`);
-      await allPaths(repo, dA.get(n)!.treeChecksum, `${prefix}/${n}`, out.removed);
-    }
+    if (dA.has(n)) out.removed.push(`${prefix}/${n}`);
   }
   for (const [n, d] of dA) {
     const e = dB.get(n);
     if (e) await diffTrees(repo, d.treeChecksum, d.metaChecksum, e.treeChecksum, e.metaChecksum, `${prefix}/${n}`, out);
-    else if (!fb.has(n)) {
-      out.removed.push(`${prefix}/${n}`);
-      await allPaths(repo, d.treeChecksum, `${prefix}/${n}`, out.removed);
-    }
+    else if (!fb.has(n)) out.removed.push(`${prefix}/${n}`);
   }
-  for (const [n, d] of dB) if (!dA.has(n) && !fa.has(n)) {
-    out.added.push(`${prefix}/${n}`);
-    await allPaths(repo, d.treeChecksum, `${prefix}/${n}`, out.added);
-  }
+  for (const [n, d] of dB) if (!dA.has(n) && !fa.has(n)) await addedTree(repo, d.treeChecksum, `${prefix}/${n}`, out.added);
 }

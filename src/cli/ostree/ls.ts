@@ -53,7 +53,7 @@ async function list(repo: Repo, e: TreeEntry, path: string, recursive: boolean, 
   const entries: TreeEntry[] = [
     ...dt.files.map((f) => ({ kind: 'file' as const, name: f.name, checksum: f.checksum })),
     ...dt.dirs.map((d) => ({ kind: 'dir' as const, name: d.name, tree: d.treeChecksum, meta: d.metaChecksum })),
-  ].sort((a, b) => Buffer.compare(Buffer.from(a.name), Buffer.from(b.name)));
+  ];
   for (const c of entries) {
     ctx.stdout.write(await line(repo, c, join(c.name), o));
     if (recursive && c.kind === 'dir') await list(repo, c, join(c.name), true, o, ctx, false);

@@ -127,9 +127,8 @@ export function serializeBareUserMeta(h: FileHeader): Uint8Array {
   return serialize('(uuua(ayay))', [bswap32(h.uid), bswap32(h.gid), bswap32(h.mode), h.xattrs as GValue]);
 }
 
-export function parseBareUserMeta(bytes: Uint8Array, symlinkTarget: string, what: string): FileHeader {
+/** Ownership, mode and xattrs from `user.ostreemeta`; the caller adds the symlink target and validates. */
+export function parseBareUserMeta(bytes: Uint8Array, what: string): { uid: number; gid: number; mode: number; xattrs: Xattrs } {
   const v = deserialize('(uuua(ayay))', bytes, { what, normal: false }) as [number, number, number, Xattrs];
-  const h = new FileHeader(bswap32(v[0]), bswap32(v[1]), bswap32(v[2]), v[3], symlinkTarget);
-  h.validate(what);
-  return h;
+  return { uid: bswap32(v[0]), gid: bswap32(v[1]), mode: bswap32(v[2]), xattrs: v[3] };
 }

@@ -294,7 +294,7 @@ export class Repo {
     const meta = native().getXattr(path, OSTREEMETA_XATTR);
     if (!meta) throw new CorruptionError(`${what}: missing ${OSTREEMETA_XATTR} xattr`);
     // the symlink target is the file content, NUL-terminated
-    const provisional = parseBareUserMeta(new Uint8Array(meta), 'x', what + ' (user.ostreemeta)');
+    const provisional = parseBareUserMeta(new Uint8Array(meta), what + ' (user.ostreemeta)');
     let header: FileHeader;
     if ((provisional.mode & S_IFMT) === S_IFLNK) {
       const body = await fsp.readFile(path);

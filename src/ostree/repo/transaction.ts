@@ -211,9 +211,7 @@ export class Transaction {
       out.write(lenPrefixed(header.serializeArchive(size)));
       await pipeline(open(), createDeflateRaw({ level: this.repo.zlibLevel }), out);
     } else {
-      await this.writeBareFile(path, header, async (fh) => {
-        await pipeline(open(), fh.createWriteStream({ autoClose: false } as never));
-      });
+      await this.writeBareFile(path, header, (fh) => copyInto(open(), fh));
     }
     this.staged.set(rel, ObjectType.File);
     this.stats.contentWritten++;
@@ -240,7 +238,11 @@ export class Transaction {
         await pipeline(stream, tap, createDeflateRaw({ level: this.repo.zlibLevel }), out);
       } else {
         await this.writeBareFile(tmpPath, header, async (fh) => {
-          await pipeline(stream, tap, fh.createWriteStream({ autoClose: false } as never));
+          for await (const chunk of stream) {
+            h.update(chunk as Buffer);
+            seen += (chunk as Buffer).length;
+            await fh.write(chunk as Buffer);
+          }
         });
       }
       if (seen !== size) throw new CorruptionError(`content stream was ${seen} bytes, expected ${size}`);
@@ -369,6 +371,10 @@ export class Transaction {
       this.unlock();
     }
   }
+}
+
+async function copyInto(src: Readable, fh: fsp.FileHandle): Promise<void> {
+  for await (const chunk of src) await fh.write(chunk as Buffer);
 }
 
 function validateBareUserOnly(h: FileHeader): void {

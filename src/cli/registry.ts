@@ -1,5 +1,9 @@
 import type { Command } from './command.js';
 import { ostreeCommand } from './commands/ostree.js';
+import { serveCommand } from './commands/serve.js';
 
 /** Every top-level command, in the order --help lists them. */
-export const commands: Command[] = [ostreeCommand];
+export const commands: Command[] = [
+  ostreeCommand,
+  serveCommand,
+];

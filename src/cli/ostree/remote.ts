@@ -1,4 +1,6 @@
+import { resolve } from 'node:path';
 import { UsageError } from '../../errors.js';
+import { importGpgKeys } from '../../ostree/pull/gpg-verify.js';
 import { addRemote, deleteRemote, getRemote, listRemotes } from '../../ostree/remotes.js';
 import { REPO_OPT, openRepo, parseVerbArgs } from './common.js';
 import type { OstreeVerb } from './verb.js';
@@ -42,6 +44,7 @@ export const remoteVerb: OstreeVerb = {
         if (p.opts['no-gpg-verify']) options.set('gpg-verify', 'false');
         if (p.opts.force) await deleteRemote(repo, name, { ifExists: true });
         await addRemote(repo, name, url, options, { ifNotExists: p.opts['if-not-exists'] });
+        if (p.opts['gpg-import']) await importGpgKeys(repo.path, name, resolve(ctx.cwd, p.opts['gpg-import']));
         return 0;
       }
       case 'delete': {

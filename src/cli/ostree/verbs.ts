@@ -9,6 +9,7 @@ import { fsckVerb } from './fsck.js';
 import { initVerb } from './init.js';
 import { lsVerb } from './ls.js';
 import { pruneVerb } from './prune.js';
+import { pullVerb } from './pull.js';
 import { pullLocalVerb } from './pull-local.js';
 import { refsVerb } from './refs.js';
 import { remoteVerb } from './remote.js';
@@ -29,6 +30,7 @@ export const verbs: OstreeVerb[] = [
   logVerb,
   lsVerb,
   pruneVerb,
+  pullVerb,
   pullLocalVerb,
   refsVerb,
   remoteVerb,

@@ -322,6 +322,15 @@ export class Transaction {
     });
   }
 
+  /** Stage an object's stored bytes verbatim (already verified by the caller), e.g. a pulled `.filez`. */
+  async importRawBytes(type: ObjectType, csum: Checksum, bytes: Uint8Array): Promise<void> {
+    await this.dedupe(type, csum, async () => {
+      await this.stageBytes(type, csum, bytes);
+      if (type === ObjectType.File) this.stats.contentWritten++;
+      else this.stats.metadataWritten++;
+    });
+  }
+
   setRef(ref: string, checksum: Checksum | null, remote: string | null = null, collection: string | null = null): void {
     this.refs.push({ ref, remote, collection, checksum });
   }

@@ -9,6 +9,9 @@ import { defaultTimestamp, writeCommit } from '../../ostree/commit/write-commit.
 import { commitMetadataForBootable } from '../../ostree/commit/bootable.js';
 import { Transaction } from '../../ostree/repo/transaction.js';
 import { dictInGhashOrder } from '../../ostree/summary.js';
+import { Commit } from '../../ostree/objects/commit.js';
+import { sha256Hex } from '../../ostree/checksum.js';
+import { appendSignature, ed25519Sign, ED25519_KEY, gpgDetachSign } from '../../ostree/sign/index.js';
 import { REPO_OPT, openRepo, parseDateTime, parseVerbArgs } from './common.js';
 import type { OstreeVerb } from './verb.js';
 
@@ -43,6 +46,10 @@ const SPECS = {
   fsync: { kind: 'string', arg: 'POLICY', help: 'Whether to fsync (true/false)' },
   'disable-fsync': { kind: 'boolean', help: 'Do not fsync' },
   'table-output': { kind: 'boolean', help: 'Print summary statistics' },
+  'gpg-sign': { kind: 'strings', arg: 'KEY-ID', help: 'GPG Key ID to sign the commit with' },
+  'gpg-homedir': { kind: 'string', arg: 'HOMEDIR', help: 'GPG Homedir to use when looking for keyrings' },
+  sign: { kind: 'strings', arg: 'KEY', help: 'Sign the commit with this (base64 ed25519) secret key' },
+  'sign-type': { kind: 'string', arg: 'NAME', help: 'Signature type to use (ed25519)' },
 } as const;
 
 export const commitVerb: OstreeVerb = {
@@ -167,7 +174,15 @@ export const commitVerb: OstreeVerb = {
       let body = o.body ?? '';
       if (o['body-file']) body = await fsp.readFile(resolve(ctx.cwd, o['body-file']), 'utf8');
       const csum = await writeCommit(tx, root, { parent, subject: o.subject ?? '', body, metadata: finalMeta, timestamp });
-      if (detached.length > 0) await tx.writeCommitMeta(csum, detached);
+      let detachedMeta = detached.length > 0 ? detached : null;
+      if (o['gpg-sign'].length > 0 || o.sign.length > 0) {
+        // sign before the ref moves, so a published ref never points at an unsigned commit
+        const bytes = new Commit({ timestamp, rootTree, rootMeta: root.metaChecksum!, parent, subject: o.subject ?? '', body, metadata: finalMeta }).serialize();
+        if (sha256Hex(bytes) !== csum) throw new Error('internal: re-serialized commit differs from the written one');
+        for (const keyId of o['gpg-sign']) detachedMeta = appendSignature(detachedMeta, 'ostree.gpgsigs', gpgDetachSign(bytes, { keyId, ...(o['gpg-homedir'] ? { homedir: o['gpg-homedir'] } : {}) }));
+        for (const k of o.sign) detachedMeta = appendSignature(detachedMeta, ED25519_KEY, ed25519Sign(bytes, k));
+      }
+      if (detachedMeta) await tx.writeCommitMeta(csum, detachedMeta);
       if (o.branch) tx.setRef(o.branch, csum);
       const stats = await tx.commit();
       if (o.consume) for (const spec of trees) if (spec.startsWith('dir=')) await fsp.rm(resolve(ctx.cwd, spec.slice(4)), { recursive: true, force: true });

@@ -4,6 +4,7 @@ import { UsageError } from '../../errors.js';
 import { dictGet, formatValue, parseVariantText, type VarDict } from '../../gvariant/index.js';
 import { bswap64 } from '../../ostree/objects/endian.js';
 import { parseSummary, regenerateSummary } from '../../ostree/summary.js';
+import { signSummary } from '../../ostree/sign/index.js';
 import { REPO_OPT, openRepo, parseVerbArgs } from './common.js';
 import type { OstreeVerb } from './verb.js';
 
@@ -23,6 +24,10 @@ export const summaryVerb: OstreeVerb = {
         view: { kind: 'boolean', short: 'v', help: 'View the local summary file' },
         raw: { kind: 'boolean', help: 'View the raw bytes of the summary file' },
         'add-metadata': { kind: 'strings', short: 'm', arg: 'KEY=VALUE', help: 'Additional metadata field to add to the summary' },
+        'gpg-sign': { kind: 'strings', arg: 'KEY-ID', help: 'GPG Key ID to sign the summary with' },
+        'gpg-homedir': { kind: 'string', arg: 'HOMEDIR', help: 'GPG Homedir to use when looking for keyrings' },
+        sign: { kind: 'strings', arg: 'KEY', help: 'Sign the summary with this (base64 ed25519) secret key' },
+        'sign-type': { kind: 'string', arg: 'NAME', help: 'Signature type to use (ed25519)' },
       },
       'summary [OPTION…]',
       ctx,
@@ -36,6 +41,10 @@ export const summaryVerb: OstreeVerb = {
         return [kv.slice(0, eq), parseVariantText(kv.slice(eq + 1))];
       });
       await regenerateSummary(repo, { additionalMetadata: extra });
+      if (p.opts['gpg-sign'].length > 0 || p.opts.sign.length > 0) {
+        const homedir = p.opts['gpg-homedir'];
+        await signSummary(repo, { gpg: p.opts['gpg-sign'].map((keyId) => ({ keyId, ...(homedir ? { homedir } : {}) })), ed25519: p.opts.sign });
+      }
       if (!repo.config.getRaw('core', 'indexed-deltas')) {
         repo.config.setRaw('core', 'indexed-deltas', 'true');
         await repo.writeConfig();

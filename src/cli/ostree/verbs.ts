@@ -6,6 +6,8 @@ import { configVerb } from './config.js';
 import { diffVerb } from './diff.js';
 import { exportVerb } from './export.js';
 import { fsckVerb } from './fsck.js';
+import { gpgSignVerb } from './gpg-sign.js';
+import { signVerb } from './sign.js';
 import { initVerb } from './init.js';
 import { lsVerb } from './ls.js';
 import { pruneVerb } from './prune.js';
@@ -26,6 +28,7 @@ export const verbs: OstreeVerb[] = [
   diffVerb,
   exportVerb,
   fsckVerb,
+  gpgSignVerb,
   initVerb,
   logVerb,
   lsVerb,
@@ -36,5 +39,6 @@ export const verbs: OstreeVerb[] = [
   remoteVerb,
   revParseVerb,
   showVerb,
+  signVerb,
   summaryVerb,
 ];

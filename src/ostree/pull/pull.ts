@@ -1,4 +1,5 @@
-import { promises as fsp } from 'node:fs';
+import { promises as fsp, existsSync } from 'node:fs';
+import { readEd25519KeyFile, verifyEd25519 } from '../sign/ed25519.js';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { inflateRaw } from 'node:zlib';
@@ -61,6 +62,18 @@ export async function pull(repo: Repo, remoteName: string, refs: readonly string
   const gpgVerify = isTrue(remote.options.get('gpg-verify'), true);
   const gpgVerifySummary = isTrue(remote.options.get('gpg-verify-summary'), false);
   const keyrings = () => trustedKeyrings(repo.path, remoteName, remote.options.get('gpgkeypath'));
+  const signVerify = remote.options.get('sign-verify');
+  const edVerify = signVerify !== undefined && signVerify !== 'false' && signVerify !== '0';
+  const edVerifySummary = isTrue(remote.options.get('sign-verify-summary'), false);
+  const edKeys = () => {
+    const keys: string[] = [];
+    const inline = remote.options.get('verification-ed25519-key');
+    if (inline) keys.push(inline);
+    const file = remote.options.get('verification-ed25519-file');
+    if (file) keys.push(...readEd25519KeyFile(file));
+    for (const f of ['/etc/ostree/trusted.ed25519', '/usr/share/ostree/trusted.ed25519']) if (existsSync(f)) keys.push(...readEd25519KeyFile(f));
+    return keys;
+  };
   const progress: PullProgress = { fetchedMetadata: 0, fetchedContent: 0, bytesTransferred: 0, requested: 0 };
   const tick = () => opts.onProgress?.(progress);
 
@@ -73,6 +86,10 @@ export async function pull(repo: Repo, remoteName: string, refs: readonly string
     if (gpgVerifySummary) {
       if (!sig) throw new InvalidInputError(`GPG verification enabled, but no summary signatures found for remote ${remoteName}`);
       verifyGpgSignatures(sumResp.body, parseCommitMeta(new Uint8Array(sig.body), 'summary.sig'), keyrings(), `summary of remote ${remoteName}`);
+    }
+    if (edVerifySummary) {
+      if (!sig) throw new InvalidInputError(`Signature verification enabled, but no summary signatures found for remote ${remoteName}`);
+      verifyEd25519(sumResp.body, parseCommitMeta(new Uint8Array(sig.body), 'summary.sig'), edKeys(), `summary of remote ${remoteName}`);
     }
     summary = parseSummary(new Uint8Array(sumResp.body), `summary of remote ${remoteName}`);
     if (dictGet(summary.metadata, 'ostree.summary.mode')) {
@@ -232,6 +249,7 @@ export async function pull(repo: Repo, remoteName: string, refs: readonly string
       if (have) bytes = await repo.readMetadata(ObjectType.Commit, csum);
       else bytes = await fetchMeta(ObjectType.Commit, csum, maxCommitSize.get(csum) ?? MAX_METADATA_SIZE);
       if (gpgVerify) verifyGpgSignatures(bytes, meta, keyrings(), `commit ${csum}`);
+      if (edVerify) verifyEd25519(bytes, meta, edKeys(), `commit ${csum}`);
       commit = Commit.parse(bytes, `commit ${csum}`);
       if (!have) {
         await tx.writeMetadata(ObjectType.Commit, bytes, csum);

@@ -1,7 +1,8 @@
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { deserialize, serialize, Variant, type GValue, type VarDict } from '../gvariant/index.js';
-import { ghashOrder } from '../util/ghash.js';
+import { dictInGhashOrder } from './summary-order.js';
+import { listDeltas, reindexDeltas, superblockDigest } from './deltas/index.js';
 import { writeFileAtomic, readFileOrNull } from '../util/fs.js';
 import { checksumFromBytes, checksumToBytes, type Checksum } from './checksum.js';
 import { bswap64 } from './objects/endian.js';
@@ -23,11 +24,7 @@ export interface Summary {
   metadata: VarDict;
 }
 
-/** Order a GVariantDict's entries as GLib's hash table would emit them. */
-export function dictInGhashOrder(entries: VarDict): VarDict {
-  const map = new Map(entries);
-  return ghashOrder(entries.map(([k]) => k)).map((k) => [k, map.get(k)!]);
-}
+export { dictInGhashOrder };
 
 export function serializeSummary(s: Summary): Uint8Array {
   return serialize(SUMMARY_TYPE, [
@@ -42,15 +39,6 @@ export function parseSummary(bytes: Uint8Array, what = 'summary'): Summary {
     refs: v[0].map(([name, [size, csum, meta]]) => ({ name, commitSize: Number(size), checksum: checksumFromBytes(csum, `${what} ref ${name}`), metadata: meta })),
     metadata: v[1],
   };
-}
-
-/** Static delta names present in deltas/ (FROM-TO or TO, in mb64 form). */
-export type DeltaLister = (repo: Repo) => Promise<Array<{ name: string; superblockDigest: Uint8Array }>>;
-
-let deltaLister: DeltaLister = async () => [];
-/** The deltas module registers how to enumerate deltas (keeps this module free of it). */
-export function setDeltaLister(fn: DeltaLister): void {
-  deltaLister = fn;
 }
 
 /**
@@ -80,9 +68,10 @@ export async function regenerateSummary(repo: Repo, opts: { additionalMetadata?:
       else md.push([k, v]);
     };
     if (!(repo.config.getBoolean('core', 'no-deltas-in-summary') ?? false)) {
-      const deltas = await deltaLister(repo);
+      const deltas = await listDeltas(repo);
       if (deltas.length > 0) {
-        const dd: VarDict = deltas.map((d) => [d.name, new Variant('ay', d.superblockDigest)]);
+        const dd: VarDict = [];
+        for (const d of deltas) dd.push([d.name, new Variant('ay', await superblockDigest(repo, d))]);
         set('ostree.static-deltas', new Variant('a{sv}', dictInGhashOrder(dd) as GValue));
       }
     }
@@ -92,6 +81,7 @@ export async function regenerateSummary(repo: Repo, opts: { additionalMetadata?:
     set('ostree.summary.indexed-deltas', new Variant('b', true));
     if (repo.collectionId) set('ostree.summary.collection-id', new Variant('s', repo.collectionId));
     const summary = serializeSummary({ refs: out, metadata: dictInGhashOrder(md) });
+    await reindexDeltas(repo);
     await writeFileAtomic(join(repo.path, 'summary'), summary, { fsync: repo.fsyncEnabled, tmpDir: join(repo.path, 'tmp') });
     await fsp.rm(join(repo.path, 'summary.sig'), { force: true });
     return summary;

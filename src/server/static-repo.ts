@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { promises as fsp, createReadStream, type Stats } from 'node:fs';
+import { promises as fsp, type Stats } from 'node:fs';
 import { basename, join, resolve, sep } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { InvalidInputError } from '../errors.js';
@@ -217,9 +217,9 @@ export class RepoServer {
       return;
     }
     res.writeHead(status, headers);
-    const stream = createReadStream('', { fd: fh.fd, start, end, autoClose: false, highWaterMark: 256 * 1024 });
+    // the stream owns the handle from here and closes it when done or destroyed
+    const stream = fh.createReadStream({ start, end, highWaterMark: 256 * 1024 });
     stream.on('error', (e) => res.destroy(e));
-    stream.on('close', () => void fh.close());
     res.on('close', () => stream.destroy());
     stream.pipe(res);
     this.log(req, status, len);

@@ -37,15 +37,16 @@ export const pullVerb: OstreeVerb = {
       remote = remote.slice(0, remote.indexOf(':'));
     }
     const started = Date.now();
-    const opts: Parameters<typeof pull>[3] = { mirror: p.opts.mirror, commitMetadataOnly: p.opts['commit-metadata-only'] };
+    const opts: Parameters<typeof pull>[3] = { mirror: p.opts.mirror, commitMetadataOnly: p.opts['commit-metadata-only'], disableStaticDeltas: p.opts['disable-static-deltas'] };
     if (p.opts.depth !== undefined) opts.depth = Number(p.opts.depth);
     if (ctx.interactive) {
-      opts.onProgress = (s) => ctx.stderr.write(`\rReceiving objects: ${s.fetchedMetadata} metadata, ${s.fetchedContent}/${s.requested} content, ${kib(s.bytesTransferred)}   `);
+      opts.onProgress = (s) => ctx.stderr.write(`\rReceiving objects: ${s.deltaParts} delta parts, ${s.fetchedMetadata} metadata, ${s.fetchedContent}/${s.requested} content, ${kib(s.bytesTransferred)}   `);
     }
     const r = await pull(repo, remote, refs, opts);
     if (ctx.interactive) ctx.stderr.write('\r\x1b[K');
     const secs = Math.round((Date.now() - started) / 1000);
-    ctx.stdout.write(`${r.fetchedMetadata} metadata, ${r.fetchedContent} content objects fetched; ${kib(r.bytesTransferred)} transferred in ${secs} seconds\n`);
+    if (r.deltaParts > 0) ctx.stdout.write(`${r.deltaParts} delta parts, ${r.fetchedMetadata + r.fetchedContent} loose fetched; ${kib(r.bytesTransferred)} transferred in ${secs} seconds\n`);
+    else ctx.stdout.write(`${r.fetchedMetadata} metadata, ${r.fetchedContent} content objects fetched; ${kib(r.bytesTransferred)} transferred in ${secs} seconds\n`);
     return 0;
   },
 };

@@ -18,6 +18,7 @@ import { remoteVerb } from './remote.js';
 import { revParseVerb } from './rev-parse.js';
 import { logVerb, showVerb } from './show.js';
 import { summaryVerb } from './summary.js';
+import { staticDeltaVerb } from './static-delta.js';
 
 /** Every `coreforge ostree` verb, in the order --help lists them. */
 export const verbs: OstreeVerb[] = [
@@ -40,5 +41,6 @@ export const verbs: OstreeVerb[] = [
   revParseVerb,
   showVerb,
   signVerb,
+  staticDeltaVerb,
   summaryVerb,
 ];

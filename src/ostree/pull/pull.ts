@@ -17,6 +17,8 @@ import { Transaction } from '../repo/transaction.js';
 import { getRemote } from '../remotes.js';
 import { parseSummary, type Summary } from '../summary.js';
 import { trustedKeyrings, verifyGpgSignatures } from './gpg-verify.js';
+import { applyDeltaPart, UnsupportedDeltaError } from '../deltas/apply.js';
+import { deltaDir, deltaIndexPath, parseSuperblock } from '../deltas/format.js';
 
 const inflateRawAsync = promisify(inflateRaw);
 
@@ -27,12 +29,15 @@ export interface PullOptions {
   mirror?: boolean;
   /** Fetch only the commit objects (and detached metadata). */
   commitMetadataOnly?: boolean;
+  /** Never use static deltas. */
+  disableStaticDeltas?: boolean;
   /** Parallel object fetches (libostree uses 8). */
   concurrency?: number;
   onProgress?: (p: PullProgress) => void;
 }
 
 export interface PullProgress {
+  deltaParts: number;
   fetchedMetadata: number;
   fetchedContent: number;
   bytesTransferred: number;
@@ -74,7 +79,7 @@ export async function pull(repo: Repo, remoteName: string, refs: readonly string
     for (const f of ['/etc/ostree/trusted.ed25519', '/usr/share/ostree/trusted.ed25519']) if (existsSync(f)) keys.push(...readEd25519KeyFile(f));
     return keys;
   };
-  const progress: PullProgress = { fetchedMetadata: 0, fetchedContent: 0, bytesTransferred: 0, requested: 0 };
+  const progress: PullProgress = { deltaParts: 0, fetchedMetadata: 0, fetchedContent: 0, bytesTransferred: 0, requested: 0 };
   const tick = () => opts.onProgress?.(progress);
 
   // summary and its signature
@@ -236,17 +241,65 @@ export async function pull(repo: Repo, remoteName: string, refs: readonly string
       });
     };
 
+    /** Commits delivered inline by a static delta superblock, with their detached metadata. */
+    const fromDeltas = new Map<Checksum, { bytes: Uint8Array; meta: VarDict | null }>();
+
+    const tryDelta = async (ref: string, to: Checksum): Promise<void> => {
+      if (opts.disableStaticDeltas || opts.commitMetadataOnly || !summary) return;
+      if (await repo.hasObject(ObjectType.Commit, to)) return;
+      let from: Checksum | null = await repo.resolveRev(opts.mirror ? ref : `${remoteName}:${ref}`, true).catch(() => null);
+      if (from && !(await repo.hasObject(ObjectType.Commit, from))) from = null;
+      let digests = dictGet(summary.metadata, 'ostree.static-deltas')?.value as VarDict | undefined;
+      if (!digests && dictGet(summary.metadata, 'ostree.summary.indexed-deltas')?.value === true) {
+        const idx = await fetchBuffer(joinUrl(contentUrl, deltaIndexPath(to)), { allowMissing: true, maxBytes: MAX_METADATA_SIZE });
+        if (idx) digests = dictGet(parseCommitMeta(new Uint8Array(idx.body), 'delta index'), 'ostree.static-deltas')?.value as VarDict | undefined;
+      }
+      if (!digests) return;
+      const pick = [from ? `${from}-${to}` : null, to].find((n) => n && dictGet(digests!, n));
+      if (!pick) return;
+      const digest = Buffer.from(dictGet(digests, pick)!.value as Uint8Array).toString('hex');
+      const fromC = pick.includes('-') ? from : null;
+      const dir = deltaDir(fromC, to);
+      const sbResp = await fetchBuffer(joinUrl(contentUrl, `${dir}/superblock`), { allowMissing: true, maxBytes: MAX_METADATA_SIZE });
+      if (!sbResp) return;
+      progress.bytesTransferred += sbResp.body.length;
+      if (sha256Hex(sbResp.body) !== digest) throw new CorruptionError(`Invalid checksum for static delta ${pick} from remote ${remoteName}`);
+      const sb = parseSuperblock(new Uint8Array(sbResp.body), `static delta ${pick}`);
+      if (sb.to !== to || sha256Hex(sb.commit) !== to) throw new CorruptionError(`static delta ${pick} from remote ${remoteName} does not produce commit ${to}`);
+      const embedded = dictGet(sb.metadata, `${dir}/commitmeta`)?.value as VarDict | undefined;
+      fromDeltas.set(to, { bytes: sb.commit, meta: embedded ?? null });
+      try {
+        for (let i = 0; i < sb.parts.length; i++) {
+          const part = sb.parts[i]!;
+          let needed = false;
+          for (const o of part.objects) if (!(await tx.hasObject(o.type, o.checksum))) needed = true;
+          if (!needed) continue;
+          const pr = await fetchBuffer(joinUrl(contentUrl, `${dir}/${i}`), { maxBytes: part.compressedSize + 1 });
+          progress.bytesTransferred += pr.body.length;
+          await applyDeltaPart(tx, repo, new Uint8Array(pr.body), part, `static delta ${pick} part ${i}`);
+          progress.deltaParts++;
+          tick();
+        }
+      } catch (e) {
+        // a delta we cannot execute is an optimisation lost, not a failure: objects are fetched instead
+        if (!(e instanceof UnsupportedDeltaError)) throw e;
+      }
+    };
+
     const wantCommit = async (csum: Checksum, depth: number): Promise<void> => {
       const have = (await repo.hasObject(ObjectType.Commit, csum)) && !(await repo.isCommitPartial(csum));
       let commit: Commit;
       let meta: VarDict | null = null;
-      const metaResp = await fetchBuffer(objectUrl(ObjectType.CommitMeta, csum), { allowMissing: true, maxBytes: MAX_METADATA_SIZE });
+      const viaDelta = fromDeltas.get(csum);
+      const metaResp = viaDelta?.meta ? null : await fetchBuffer(objectUrl(ObjectType.CommitMeta, csum), { allowMissing: true, maxBytes: MAX_METADATA_SIZE });
+      if (viaDelta?.meta) meta = viaDelta.meta;
       if (metaResp) {
         meta = parseCommitMeta(new Uint8Array(metaResp.body), `commitmeta ${csum}`);
         progress.bytesTransferred += metaResp.body.length;
       }
       let bytes: Uint8Array;
       if (have) bytes = await repo.readMetadata(ObjectType.Commit, csum);
+      else if (viaDelta) bytes = viaDelta.bytes;
       else bytes = await fetchMeta(ObjectType.Commit, csum, maxCommitSize.get(csum) ?? MAX_METADATA_SIZE);
       if (gpgVerify) verifyGpgSignatures(bytes, meta, keyrings(), `commit ${csum}`);
       if (edVerify) verifyEd25519(bytes, meta, edKeys(), `commit ${csum}`);
@@ -259,7 +312,7 @@ export async function pull(repo: Repo, remoteName: string, refs: readonly string
           partialMarkers.push(csum);
         }
       }
-      if (meta && metaResp) await tx.writeCommitMeta(csum, meta);
+      if (meta && (metaResp || viaDelta?.meta)) await tx.writeCommitMeta(csum, meta);
       if (!opts.commitMetadataOnly && !have) wantTree(commit.rootTree, commit.rootMeta);
       if (depth !== 0 && commit.parent) {
         const next = commit.parent;
@@ -272,6 +325,7 @@ export async function pull(repo: Repo, remoteName: string, refs: readonly string
       }
     };
 
+    for (const [ref, csum] of resolved) if (!/^[0-9a-f]{64}$/.test(ref)) await tryDelta(ref, csum);
     for (const csum of new Set(resolved.values())) await wantCommit(csum, opts.depth ?? 0);
     if (running > 0 || queue.length > 0) await new Promise<void>((r) => (wake = r));
     if (failure) throw failure;

@@ -93,6 +93,14 @@ test('coreforge pull applies deltas made by the real ostree (incl. rollsum reuse
   const c2 = (await ostree(`--repo=${repo}`, 'commit', '-b', 'os', `--tree=dir=${v2}`)).trim();
   await ostree(`--repo=${repo}`, 'static-delta', 'generate', `--from=${c1}`, `--to=${c2}`);
   await ostree(`--repo=${repo}`, 'summary', '-u');
+  // same pair, our compiler: no bigger than ostree's (modified files reuse the old bytes)
+  const copy = join(work, 'theirs-copy');
+  cpSync(repo, copy, { recursive: true });
+  rmSync(join(copy, 'deltas'), { recursive: true });
+  await cf(`--repo=${copy}`, 'static-delta', 'generate', `--from=${c1}`, `--to=${c2}`);
+  const size = async (r: string) => Number((await ok('du', ['-sb', join(r, 'deltas')])).split('\t')[0]);
+  const [mine, theirs] = [await size(copy), await size(repo)];
+  assert.ok(mine <= theirs * 1.05 + 4096, `delta size ${mine} vs ostree ${theirs}`);
   await served(repo, async (url) => {
     const client = join(work, 'our-client');
     await cf(`--repo=${client}`, 'init', '--mode=bare-user');

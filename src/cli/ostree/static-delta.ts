@@ -1,4 +1,4 @@
-import { UsageError } from '../../errors.js';
+import { NotFoundError, UsageError } from '../../errors.js';
 import { deleteDelta, generateDelta, listDeltas, parseSuperblock, deltaDir } from '../../ostree/deltas/index.js';
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
@@ -63,7 +63,11 @@ export const staticDeltaVerb: OstreeVerb = {
         if (!p.args[0]) throw new UsageError('DELTA must be specified');
         const repo = await openRepo(p.opts.repo, ctx);
         const [a, b] = p.args[0].includes('-') ? p.args[0].split('-') : [null, p.args[0]];
-        const sb = parseSuperblock(new Uint8Array(await fsp.readFile(join(repo.path, deltaDir(a ?? null, b!), 'superblock'))));
+        const sbPath = join(repo.path, deltaDir(a ?? null, b!), 'superblock');
+        const raw = await fsp.readFile(sbPath).catch(() => {
+          throw new NotFoundError(`No such static delta ${p.args[0]}`);
+        });
+        const sb = parseSuperblock(new Uint8Array(raw), `static delta ${p.args[0]}`);
         ctx.stdout.write(`Delta: ${p.args[0]}\nTimestamp: ${new Date(sb.timestamp * 1000).toISOString()}\nNumber of parts: ${sb.parts.length}\nNumber of fallback entries: ${sb.fallbacks.length}\n`);
         let c = 0;
         let u = 0;

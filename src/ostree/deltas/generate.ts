@@ -10,6 +10,37 @@ import type { Repo } from '../repo/repo.js';
 import { traverseCommit } from '../traverse.js';
 import { deltaDir, endiannessEntry, PART_PAYLOAD_TYPE, serializeSuperblock, type DeltaObject, type FallbackEntry, type PartHeader } from './format.js';
 import { writeVarint } from './varint.js';
+import { matchChunks } from './rollsum.js';
+import { checksumToBytes } from '../checksum.js';
+import type { Readable } from 'node:stream';
+
+async function readAll(r: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const ch of r) chunks.push(ch as Buffer);
+  return Buffer.concat(chunks);
+}
+
+/** New content checksum → old content checksum, for regular files whose path exists in both commits. */
+async function modifiedFiles(repo: Repo, from: Checksum, to: Checksum): Promise<Map<Checksum, Checksum>> {
+  const out = new Map<Checksum, Checksum>();
+  const walk = async (a: Checksum, b: Checksum) => {
+    if (a === b) return;
+    const ta = await repo.loadDirTree(a);
+    const tb = await repo.loadDirTree(b);
+    for (const f of tb.files) {
+      const prev = ta.findFile(f.name);
+      if (prev && prev.checksum !== f.checksum && !out.has(f.checksum)) out.set(f.checksum, prev.checksum);
+    }
+    for (const d of tb.dirs) {
+      const prev = ta.findDir(d.name);
+      if (prev) await walk(prev.treeChecksum, d.treeChecksum);
+    }
+  };
+  const ca = await repo.loadCommit(from);
+  const cb = await repo.loadCommit(to);
+  await walk(ca.rootTree, cb.rootTree);
+  return out;
+}
 
 export interface GenerateOptions {
   from: Checksum | null;
@@ -86,6 +117,8 @@ export async function generateDelta(repo: Repo, opts: GenerateOptions): Promise<
   const minFallback = opts.minFallbackSize ?? 4_000_000;
   const old = new Set<string>();
   if (opts.from) for await (const o of traverseCommit(repo, opts.from)) old.add(`${o.type}:${o.checksum}`);
+  // files at the same path in both commits with new content: candidates for reuse of the old bytes
+  const previousAt = opts.from ? await modifiedFiles(repo, opts.from, opts.to) : new Map<Checksum, Checksum>();
   const meta: DeltaObject[] = [];
   const content: DeltaObject[] = [];
   for await (const o of traverseCommit(repo, opts.to)) {
@@ -138,17 +171,60 @@ export async function generateDelta(repo: Repo, opts: GenerateOptions): Promise<
     loaded.sort((a, b) => Number(a.c.header.isSymlink) - Number(b.c.header.isSymlink));
     for (const { o, c } of loaded) {
       const h = c.header;
-      if (!h.isSymlink && minFallback > 0 && c.size > minFallback) {
+      const prevCsum = previousAt.get(o.checksum);
+      if (!h.isSymlink && minFallback > 0 && c.size > minFallback && !prevCsum) {
         const st = await fsp.stat(c.path);
         fallbacks.push({ type: ObjectType.File, checksum: o.checksum, compressedSize: repo.isArchive ? st.size : c.size, uncompressedSize: c.size });
         continue;
       }
       let data: Uint8Array;
       if (h.isSymlink) data = Buffer.from(h.symlinkTarget);
-      else {
-        const chunks: Buffer[] = [];
-        for await (const ch of c.open()) chunks.push(ch as Buffer);
-        data = Buffer.concat(chunks);
+      else data = await readAll(c.open());
+      if (prevCsum && data.length > 4096) {
+        const prev = await readAll((await repo.loadContent(prevCsum)).open());
+        const m = matchChunks(prev, data);
+        if (m) {
+          await room(data.length - m.shared + 32);
+          const mi = cur.modeIdx(h.uid, h.gid, h.mode);
+          const xi = cur.xattrIdx(h.xattrs);
+          const srcOff = cur.append(checksumToBytes(prevCsum));
+          cur.ops.push(0x6f); // open
+          writeVarint(cur.ops, mi);
+          writeVarint(cur.ops, xi);
+          writeVarint(cur.ops, data.length);
+          let reading = false;
+          for (const seg of m.segments) {
+            if (seg.from === 'source') {
+              if (!reading) {
+                cur.ops.push(0x72); // set read source
+                writeVarint(cur.ops, srcOff);
+                reading = true;
+              }
+              cur.ops.push(0x77);
+              writeVarint(cur.ops, seg.length);
+              writeVarint(cur.ops, seg.offset);
+            } else {
+              if (reading) {
+                cur.ops.push(0x52); // unset read source
+                reading = false;
+              }
+              const off = cur.append(data.subarray(seg.offset, seg.offset + seg.length));
+              cur.ops.push(0x77);
+              writeVarint(cur.ops, seg.length);
+              writeVarint(cur.ops, off);
+            }
+          }
+          if (reading) cur.ops.push(0x52);
+          cur.ops.push(0x63); // close
+          cur.objects.push(o);
+          cur.uncompressed += data.length;
+          continue;
+        }
+      }
+      if (!h.isSymlink && minFallback > 0 && c.size > minFallback) {
+        const st = await fsp.stat(c.path);
+        fallbacks.push({ type: ObjectType.File, checksum: o.checksum, compressedSize: repo.isArchive ? st.size : c.size, uncompressedSize: c.size });
+        continue;
       }
       await room(data.length);
       const mi = cur.modeIdx(h.uid, h.gid, h.mode);

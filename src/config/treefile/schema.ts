@@ -1,0 +1,219 @@
+import { typeName, type KeyPath, type SourceDoc } from '../source.js';
+import type { TreefileKey } from './types.js';
+import { splitPackages } from './packages.js';
+
+/**
+ * Merge classes, from rpm-ostree treefile.rs `treefile_merge`:
+ *  S scalar, first wins (includer, then its 1st include's subtree, then 2nd…)
+ *  L list, included entries before the includer's (prepended per include)
+ *  M map, shallow, includer's keys win
+ *  U set union (sorted)
+ *  T top-level file only (an included value is dropped)
+ */
+export type MergeClass = 'S' | 'L' | 'M' | 'U' | 'T';
+
+export type Checker = (doc: SourceDoc, path: KeyPath, v: unknown) => unknown;
+
+export interface KeySpec {
+  merge: MergeClass;
+  check: Checker;
+  /** `${var}` substitution applies (top-level strings only for maps). */
+  vars?: boolean;
+}
+
+const bad = (doc: SourceDoc, path: KeyPath, want: string, v: unknown): never => doc.fail(path, `expected ${want}, found ${typeName(v)}`);
+
+export const str: Checker = (doc, path, v) => (typeof v === 'string' ? v : bad(doc, path, 'a string', v));
+export const bool: Checker = (doc, path, v) => (typeof v === 'boolean' ? v : bad(doc, path, 'a boolean (true or false)', v));
+export const strs: Checker = (doc, path, v) => {
+  if (!Array.isArray(v)) return bad(doc, path, 'a list of strings', v);
+  return v.map((e, i) => str(doc, [...path, i], e));
+};
+/** Package lists: entries split on whitespace, 'quoted text' kept whole. */
+export const pkgs: Checker = (doc, path, v) => {
+  const list = strs(doc, path, v) as string[];
+  const out: string[] = [];
+  list.forEach((e, i) => {
+    try {
+      out.push(...splitPackages(e));
+    } catch (err) {
+      doc.fail([...path, i], (err as Error).message);
+    }
+  });
+  return out;
+};
+const oneOf =
+  (...values: string[]): Checker =>
+  (doc, path, v) =>
+    typeof v === 'string' && values.includes(v) ? v : bad(doc, path, `one of ${values.join(', ')}`, v);
+const strOrStrs: Checker = (doc, path, v) => (typeof v === 'string' ? [v] : strs(doc, path, v));
+const mapping = (doc: SourceDoc, path: KeyPath, v: unknown): Record<string, unknown> =>
+  v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : bad(doc, path, 'a mapping', v);
+const jsonMap: Checker = (doc, path, v) => mapping(doc, path, v);
+const strMap: Checker = (doc, path, v) => {
+  const m = mapping(doc, path, v);
+  for (const [k, e] of Object.entries(m)) str(doc, [...path, k], e);
+  return m;
+};
+/** A mapping with a fixed set of keys; unknown ones rejected like rpm-ostree's deny_unknown_fields. */
+const struct =
+  (fields: Record<string, Checker>, required: string[] = []): Checker =>
+  (doc, path, v) => {
+    const m = mapping(doc, path, v);
+    const out: Record<string, unknown> = {};
+    for (const [k, e] of Object.entries(m)) {
+      const c = fields[k];
+      if (!c) doc.fail([...path, k], `unknown key (expected one of: ${Object.keys(fields).join(', ')})`, 'key');
+      out[k] = c(doc, [...path, k], e);
+    }
+    for (const r of required) if (!(r in m)) doc.fail(path, `missing required key '${r}'`);
+    return out;
+  };
+const listOf =
+  (c: Checker): Checker =>
+  (doc, path, v) => {
+    if (!Array.isArray(v)) return bad(doc, path, 'a list', v);
+    return v.map((e, i) => c(doc, [...path, i], e));
+  };
+const u64OrStr: Checker = (doc, path, v) =>
+  typeof v === 'string' || (typeof v === 'number' && Number.isInteger(v) && v >= 0) ? v : bad(doc, path, 'a string or a non-negative integer', v);
+
+const checkPasswd: Checker = (doc, path, v) => {
+  const m = struct({ type: oneOf('none', 'previous', 'file', 'data'), filename: str, entries: jsonMap }, ['type'])(doc, path, v) as {
+    type: string;
+    filename?: string;
+    entries?: Record<string, unknown>;
+  };
+  if (m.type === 'file' && m.filename === undefined) doc.fail(path, "type 'file' needs a 'filename'");
+  if (m.entries) {
+    for (const [k, e] of Object.entries(m.entries)) {
+      const ok = (x: unknown) => typeof x === 'number' && Number.isInteger(x) && x >= 0;
+      if (!(ok(e) || (Array.isArray(e) && e.length >= 1 && e.length <= 2 && e.every(ok)))) bad(doc, [...path, 'entries', k], 'an id or [uid, gid]', e);
+    }
+  }
+  return m;
+};
+
+const addFiles: Checker = (doc, path, v) =>
+  listOf((d, p, e) => {
+    if (!Array.isArray(e) || e.length !== 2) return bad(d, p, 'a [source, destination] pair', e);
+    return [str(d, [...p, 0], e[0]), str(d, [...p, 1], e[1])];
+  })(doc, path, v);
+
+const removeFromPackages: Checker = (doc, path, v) =>
+  listOf((d, p, e) => {
+    if (!Array.isArray(e) || e.length < 2) return bad(d, p, 'a [package, regex, …] list', e);
+    return e.map((x, i) => str(d, [...p, i], x));
+  })(doc, path, v);
+
+const repoPackages = listOf(struct({ repo: str, packages: pkgs }, ['repo', 'packages']));
+const overrideReplace = listOf(struct({ from: struct({ repo: str }, ['repo']), packages: pkgs }, ['from', 'packages']));
+
+const variables: Checker = (doc, path, v) => {
+  const m = mapping(doc, path, v);
+  for (const [k, e] of Object.entries(m)) {
+    if (!(typeof e === 'string' || typeof e === 'boolean' || (typeof e === 'number' && Number.isInteger(e) && e >= 0)))
+      bad(doc, [...path, k], 'a string, boolean or non-negative integer', e);
+    if (k === 'basearch' || k === 'releasever') doc.fail([...path, k], `'${k}' is a reserved variable; set the top-level '${k}' key instead`, 'key');
+  }
+  return m;
+};
+
+/** Every key a treefile may hold, in the order the flattened JSON prints them. */
+export const KEYS: Record<TreefileKey, KeySpec> = {
+  ref: { merge: 'S', check: str, vars: true },
+  basearch: { merge: 'S', check: str },
+  releasever: { merge: 'S', check: u64OrStr },
+  edition: { merge: 'S', check: oneOf('2014', '2024') },
+  rojig: { merge: 'S', check: struct({ name: str, summary: str, license: str, description: str }, ['name', 'summary', 'license']), vars: true },
+  metadata: { merge: 'M', check: jsonMap, vars: true },
+  repos: { merge: 'L', check: strs },
+  'lockfile-repos': { merge: 'L', check: strs },
+  packages: { merge: 'U', check: pkgs },
+  'exclude-packages': { merge: 'L', check: strs },
+  'repo-packages': { merge: 'L', check: repoPackages },
+  'ostree-layers': { merge: 'L', check: strs },
+  'ostree-override-layers': { merge: 'L', check: strs },
+  'platform-module': { merge: 'T', check: str, vars: true },
+  container: { merge: 'S', check: bool },
+  recommends: { merge: 'S', check: bool },
+  documentation: { merge: 'S', check: bool },
+  selinux: { merge: 'S', check: bool },
+  'selinux-label-version': {
+    merge: 'S',
+    check: (d, p, v) => (v === 0 || v === 1 ? v : bad(d, p, '0 or 1', v)),
+  },
+  'ignore-devices': { merge: 'S', check: bool },
+  ima: { merge: 'S', check: bool },
+  'readonly-executables': { merge: 'S', check: bool },
+  'no-initramfs': { merge: 'S', check: bool },
+  'machineid-compat': { merge: 'S', check: bool },
+  'tmp-is-dir': { merge: 'S', check: bool },
+  'preserve-passwd': { merge: 'S', check: bool },
+  'rpmdb-normalize': { merge: 'S', check: bool },
+  cliwrap: { merge: 'S', check: bool },
+  'cliwrap-binaries': { merge: 'L', check: strs },
+  'install-langs': { merge: 'L', check: strs },
+  'initramfs-args': { merge: 'L', check: strs },
+  units: { merge: 'L', check: strs },
+  'etc-group-members': { merge: 'L', check: strs },
+  // A list with scalar semantics (first wins), as in rpm-ostree.
+  'container-cmd': { merge: 'S', check: strs },
+  'boot-location': { merge: 'S', check: oneOf('new', 'modules', 'kernel-install', 'both', 'legacy') },
+  'opt-usrlocal': { merge: 'S', check: oneOf('var', 'root', 'state-overlay') },
+  sysusers: { merge: 'S', check: oneOf('compose-auto', 'compose-forced') },
+  'default-target': { merge: 'S', check: str },
+  'automatic-version-prefix': { merge: 'S', check: str, vars: true },
+  'automatic-version-suffix': { merge: 'S', check: str },
+  'mutate-os-release': { merge: 'S', check: str, vars: true },
+  'gpg-key': { merge: 'S', check: str },
+  'check-passwd': { merge: 'S', check: checkPasswd },
+  'check-groups': { merge: 'S', check: checkPasswd },
+  'ignore-removed-users': { merge: 'U', check: strs },
+  'ignore-removed-groups': { merge: 'U', check: strs },
+  postprocess: { merge: 'L', check: strs },
+  'postprocess-script': { merge: 'S', check: str },
+  'add-files': { merge: 'L', check: addFiles },
+  'remove-files': { merge: 'L', check: strs },
+  'remove-from-packages': { merge: 'L', check: removeFromPackages },
+  'add-commit-metadata': { merge: 'M', check: jsonMap, vars: true },
+  'repo-metadata': { merge: 'S', check: oneOf('inline', 'detached', 'disabled') },
+  'advisories-metadata': { merge: 'S', check: oneOf('inline', 'detached', 'disabled') },
+  rpmdb: { merge: 'S', check: oneOf('bdb', 'b-d-b', 'sqlite', 'ndb', 'target', 'host') },
+  modules: { merge: 'S', check: struct({ enable: strs, install: strs }) },
+  'base-refspec': { merge: 'S', check: str },
+  'container-image-reference': { merge: 'S', check: str },
+  'packages-local': { merge: 'M', check: strMap },
+  'packages-local-fileoverride': { merge: 'M', check: strMap },
+  'override-remove': { merge: 'U', check: strs },
+  'ex-override-replace': { merge: 'L', check: overrideReplace },
+  'override-replace-local': { merge: 'M', check: strMap },
+  initramfs: { merge: 'S', check: struct({ regenerate: bool, etc: strs, args: strs }) },
+  custom: { merge: 'S', check: struct({ url: str, description: str }, ['url']) },
+  'override-commit': { merge: 'S', check: str },
+  'unconfigured-state': { merge: 'S', check: str },
+};
+
+/** Keys consumed while reading a file (never part of the flattened result). */
+export const PROCESSING_KEYS = {
+  include: strOrStrs,
+  'arch-include': (doc: SourceDoc, path: KeyPath, v: unknown) => {
+    const m = mapping(doc, path, v);
+    const out: Record<string, string[]> = {};
+    for (const [k, e] of Object.entries(m)) out[k] = strOrStrs(doc, [...path, k], e) as string[];
+    return out;
+  },
+  variables,
+  repovars: strMap,
+  'bootstrap-packages': pkgs,
+} satisfies Record<string, Checker>;
+
+/** Underscore spellings rpm-ostree still accepts (treefile.rs migrate_legacy_fields). */
+export const LEGACY: Record<string, TreefileKey> = {
+  gpg_key: 'gpg-key',
+  boot_location: 'boot-location',
+  default_target: 'default-target',
+  automatic_version_prefix: 'automatic-version-prefix',
+};
+
+export const ARCHES = ['x86_64', 'aarch64', 'ppc64le', 's390x', 'ppc64', 'armhfp', 'i386', 'riscv64'] as const;

@@ -51,10 +51,11 @@ export class SourceDoc {
       } catch (e) {
         const m = /position (\d+)/.exec((e as Error).message);
         const lc = new LineCounter();
-        // LineCounter learns line starts from the lexer; feed it via a YAML parse.
-        parseDocument(text, { lineCounter: lc });
-        const where = m ? `:${fmtPos(lc.linePos(Number(m[1])))}` : '';
-        throw new ConfigError(`${file}${where}: invalid JSON: ${(e as Error).message}`);
+        // The YAML parser (JSON is YAML 1.2) usually trips at the same place and knows line/column.
+        const y = parseDocument(text, { lineCounter: lc, prettyErrors: true });
+        const pos = m ? lc.linePos(Number(m[1])) : y.errors[0]?.linePos?.[0];
+        const where = pos ? `:${fmtPos(pos)}` : '';
+        throw new ConfigError(`${file}${where}: invalid JSON: ${(e as Error).message.replace(/\s+/g, ' ')}`);
       }
       // A second, YAML-mode parse only to know line/column of each value (JSON is YAML 1.2).
       const lines = new LineCounter();

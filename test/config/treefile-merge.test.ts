@@ -1,0 +1,111 @@
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { loadTreefile, splitPackages, evaluateCondition } from '../../src/config/index.js';
+import { tmp, write } from './helpers.js';
+
+test('include merge: scalars first-wins, lists prepended per include, maps includer wins, packages a set', (t) => {
+  const d = tmp(t);
+  write(d, {
+    'top.yaml': 'ref: top\ninclude: [a.yaml, b.yaml]\npostprocess: [own]\npackages: [zsh]\nadd-commit-metadata: {k: top, t: 1}\n',
+    'a.yaml': 'ref: a\ninclude: a1.yaml\npostprocess: [a]\npackages: [bash zsh]\nrecommends: false\nadd-commit-metadata: {k: a, a: 1}\n',
+    'a1.yaml': 'postprocess: [a1]\nrecommends: true\ndocumentation: false\n',
+    'b.yaml': 'postprocess: [b]\ndocumentation: true\npackages: [\"aaa\"]\n',
+  });
+  const tf = loadTreefile(join(d, 'top.yaml'), { arch: 'x86_64' }).treefile;
+  assert.equal(tf.ref, 'top');
+  assert.deepEqual(tf.postprocess, ['b', 'a1', 'a', 'own']);
+  assert.equal(tf.recommends, false, 'a (depth 1) beats a1 (its include)');
+  assert.equal(tf.documentation, false, "a's subtree (first include) beats b");
+  assert.deepEqual(tf.packages, ['aaa', 'bash', 'zsh']);
+  assert.deepEqual(tf['add-commit-metadata'], { k: 'top', a: 1, t: 1 });
+});
+
+test('arch-include, packages-$arch, conditional-include, variables', (t) => {
+  const d = tmp(t);
+  write(d, {
+    'm.yaml': [
+      'variables: {stream: dev, prod: false, n: 5}',
+      'releasever: "39"',
+      'ref: "exampleos/${basearch}/${releasever}/${stream}/${n}/${prod}/${undefined}"',
+      'include: vars.yaml',
+      'arch-include: {x86_64: x.yaml, s390x: [nope.yaml]}',
+      'conditional-include:',
+      '  - if: prod == false',
+      '    include: {postprocess: [inline], ref: ignored}',
+      '  - if: [stream == "dev", basearch != "s390x"]',
+      '    include: dev.yaml',
+      '  - if: stream == "prod"',
+      '    include: missing-but-false.yaml',
+      'packages: [top]',
+      "packages-x86_64: [\"x86 'kernel >= 6'\"]",
+      'packages-aarch64: [arm]',
+      'automatic-version-prefix: "${releasever}.<date:%Y%m%d>"',
+      'postprocess: [own]',
+    ].join('\n'),
+    'vars.yaml': 'variables: {stream: ignored, late: yes}\nconditional-include:\n  - if: late == "yes"\n    include: late.yaml\n',
+    'late.yaml': 'packages: [late]\n',
+    'x.yaml': 'packages: [xinc]\n',
+    'dev.yaml': 'packages: [devtool]\n',
+  });
+  const l = loadTreefile(join(d, 'm.yaml'), { arch: 'x86_64' });
+  const tf = l.treefile;
+  assert.equal(tf.ref, 'exampleos/x86_64/39/dev/5/false/${undefined}');
+  assert.equal(tf['automatic-version-prefix'], '39.<date:%Y%m%d>');
+  assert.deepEqual(tf.packages, ['devtool', 'kernel >= 6', 'late', 'top', 'x86', 'xinc']);
+  // The inline treefile merges into the file like an include: its lists come first, its scalars lose.
+  assert.deepEqual(tf.postprocess, ['inline', 'own']);
+  assert.equal(l.variables.stream, 'dev', 'first definition wins');
+  assert.equal(l.variables.late, 'yes', 'YAML 1.2: yes is a string');
+  const s = loadTreefile(join(d, 'm.yaml'), { arch: 'aarch64' }).treefile;
+  assert.deepEqual(s.packages, ['arm', 'devtool', 'late', 'top']);
+});
+
+test('JSON treefiles ignore unknown keys; legacy underscore spellings are accepted', (t) => {
+  const d = tmp(t);
+  write(d, {
+    'tf.json': JSON.stringify({ ref: 'r', 'comment-packages': 'a comment', include: 'inc.yaml', default_target: 'multi-user.target', packages: ['a'] }),
+    'inc.yaml': 'boot_location: modules\ngpg_key: ABC\n',
+  });
+  const tf = loadTreefile(join(d, 'tf.json'), { arch: 'x86_64' }).treefile;
+  assert.equal(tf['default-target'], 'multi-user.target');
+  assert.equal(tf['boot-location'], 'modules');
+  assert.equal(tf['gpg-key'], 'ABC');
+  assert.ok(!('comment-packages' in tf));
+});
+
+test('repo-packages: a package keeps only its last entry; container forces defaults', (t) => {
+  const d = tmp(t);
+  write(d, {
+    'm.yaml': 'include: i.yaml\nrepo-packages: [{repo: b, packages: [foo]}]\ncontainer: true\n',
+    'i.yaml': 'repo-packages: [{repo: a, packages: [foo bar]}]\n',
+  });
+  const tf = loadTreefile(join(d, 'm.yaml'), { arch: 'x86_64' }).treefile;
+  assert.deepEqual(tf['repo-packages'], [
+    { repo: 'a', packages: ['bar'] },
+    { repo: 'b', packages: ['foo'] },
+  ]);
+  assert.equal(tf.selinux, false);
+  assert.deepEqual(tf['check-passwd'], { type: 'none' });
+});
+
+test('packages entries split on whitespace, single quotes keep text together', () => {
+  assert.deepEqual(splitPackages('  a b\tc '), ['a', 'b', 'c']);
+  assert.deepEqual(splitPackages("'podman >= 4.1' skopeo"), ['podman >= 4.1', 'skopeo']);
+  assert.throws(() => splitPackages("'unterminated"), /Missing terminating quote/);
+});
+
+test('conditions: operators, types and errors as rpm-ostree evaluates them', () => {
+  const v = { releasever: 40, stream: 'dev', prod: false };
+  assert.equal(evaluateCondition('releasever >= 40', v), true);
+  assert.equal(evaluateCondition('releasever < 41', v), true);
+  // rpm-ostree's regex takes the operator greedily: without spaces "<41" splits as "<4" "1".
+  assert.throws(() => evaluateCondition('releasever<41', v), /Unknown operator "<4"/);
+  assert.equal(evaluateCondition('prod==false', v), true);
+  assert.equal(evaluateCondition('stream == "dev"', v), true);
+  assert.equal(evaluateCondition('prod != true', v), true);
+  assert.throws(() => evaluateCondition('releasever >= "40"', v), /not the same type/);
+  assert.throws(() => evaluateCondition('nosuch == 1', v), /Undefined variable/);
+  assert.throws(() => evaluateCondition('stream < "x"', v), /needs integers/);
+  assert.throws(() => evaluateCondition('garbage', v), /Invalid condition/);
+});

@@ -11,3 +11,5 @@ export { loadPlatforms, type Platforms, type PlatformConsole } from './platforms
 export { ConfigRepo, manifestPath, repoVarsOf, type ComposeRepo } from './configrepo.js';
 export { resolveConfigDir, initBuildDir, insideGitWorkTree, CONFIG_ENV, type InitOptions } from './builddir.js';
 export { hostBasearch, BASEARCHES } from './arch.js';
+export { newConfig, gpgcheckOffUnlessShipped, type NewConfigOptions, type NewConfigResult } from './scaffold.js';
+export { checkConfig, type Finding } from './check.js';

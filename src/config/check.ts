@@ -1,0 +1,182 @@
+import { existsSync, lstatSync, readFileSync } from 'node:fs';
+import { isAbsolute, join, relative } from 'node:path';
+import { isCoreforgeError } from '../errors.js';
+import { manifestPath, repoVarsOf } from './configrepo.js';
+import { loadImageYaml, type LoadedImage } from './image.js';
+import { lockfilePaths, parseLockfile } from './lockfile.js';
+import { listOverlays, type Overlay } from './overlays.js';
+import { readRepoDir, type RepoDirEntry } from './repofile.js';
+import { loadTreefile } from './treefile/load.js';
+import type { LoadedTreefile } from './treefile/types.js';
+
+export interface Finding {
+  level: 'error' | 'warning';
+  /** File (relative to the config) and key, e.g. `manifest.yaml: repos`. */
+  where: string;
+  message: string;
+  /** One line telling the user what to do. */
+  fix: string;
+}
+
+/** Submodule paths from .gitmodules (the upstream configs this one derives from). */
+function submodules(dir: string): string[] {
+  const f = join(dir, '.gitmodules');
+  if (!existsSync(f)) return [];
+  return [...readFileSync(f, 'utf8').matchAll(/^\s*path\s*=\s*(.+?)\s*$/gm)].map((m) => m[1]!);
+}
+
+/**
+ * Lint a config repository for one arch. Load errors become findings too, so
+ * that one run reports everything it can.
+ */
+export function checkConfig(dir: string, arch: string): Finding[] {
+  const findings: Finding[] = [];
+  const rel = (p: string) => (isAbsolute(p) ? relative(dir, p) || '.' : p);
+  const add = (level: Finding['level'], where: string, message: string, fix: string) => findings.push({ level, where, message, fix });
+  const attempt = <T>(what: string, fn: () => T, fix: string): T | undefined => {
+    try {
+      return fn();
+    } catch (e) {
+      if (!isCoreforgeError(e)) throw e;
+      add('error', what, e.message, fix);
+      return undefined;
+    }
+  };
+
+  const mpath = attempt('manifest.yaml', () => manifestPath(dir), 'create manifest.yaml, e.g. with: coreforge config new DIR --upstream URL');
+  if (!mpath) return findings;
+  const m = attempt(rel(mpath), () => loadTreefile(mpath, { arch }), 'fix the file and key named above');
+  if (!m) return findings;
+  const tf = m.treefile;
+  const top = rel(mpath);
+  const subs = submodules(dir);
+
+  if (!tf.ref) add('error', `${top}: ref`, 'no ref: the compose needs a branch name', "add ref: 'NAME/${basearch}/coreos/STREAM' to manifest.yaml");
+
+  // Upstream config(s): its ref, its image remote.
+  const upstreams: { sub: string; manifest?: LoadedTreefile; image?: LoadedImage }[] = [];
+  for (const sub of subs) {
+    const um = join(dir, sub, 'manifest.yaml');
+    if (!existsSync(um)) {
+      if (!existsSync(join(dir, sub))) continue;
+      if (lstatSync(join(dir, sub)).isDirectory() && !existsSync(join(dir, sub, '.git'))) {
+        add('error', sub, `submodule ${sub} is not checked out`, 'run: git submodule update --init');
+      }
+      continue;
+    }
+    const u: (typeof upstreams)[number] = { sub };
+    try {
+      u.manifest = loadTreefile(um, { arch });
+    } catch {
+      /* the upstream's own problems are not ours to lint */
+    }
+    const ui = join(dir, sub, 'image.yaml');
+    try {
+      if (existsSync(ui)) u.image = loadImageYaml(ui);
+    } catch {
+      /* idem */
+    }
+    upstreams.push(u);
+  }
+  for (const u of upstreams) {
+    if (tf.ref && u.manifest?.treefile.ref === tf.ref)
+      add('error', `${top}: ref`, `ref ${tf.ref} is the same as the upstream's (${u.sub}); your updates and theirs would collide`, "set your own ref in manifest.yaml, e.g. ref: 'myos/${basearch}/coreos/stable'");
+  }
+
+  // Repos: every name in repos/lockfile-repos needs a .repo in the top directory.
+  let repoFiles: RepoDirEntry[] = [];
+  const loaded = attempt(top, () => readRepoDir(m.dir, repoVarsOf(m)), 'fix the .repo file named above');
+  if (loaded) repoFiles = loaded;
+  const defined = new Map(repoFiles.flatMap((f) => f.repos.map((r) => [r.id, r] as const)));
+  for (const [key, names] of [
+    ['repos', tf.repos ?? []],
+    ['lockfile-repos', tf['lockfile-repos'] ?? []],
+  ] as const) {
+    for (const id of new Set(names)) {
+      if (defined.has(id)) continue;
+      const src = upstreams.map((u) => u.sub).find((s) => existsSync(join(dir, s)) && readRepoDir(join(dir, s), repoVarsOf(m)).some((f) => f.repos.some((r) => r.id === id)));
+      add(
+        'error',
+        `${top}: ${key}`,
+        `repository '${id}' has no .repo file in ${rel(m.dir)} (rpm-ostree reads .repo files from the manifest's directory only)`,
+        src ? `copy the .repo file defining [${id}] from ${src}/ to the config's top directory` : `add a .repo file with a [${id}] section, or remove '${id}' from ${key}`,
+      );
+    }
+  }
+  const used = new Set([...(tf.repos ?? []), ...(tf['lockfile-repos'] ?? [])]);
+  for (const f of repoFiles)
+    for (const r of f.repos) {
+      if (tf.repos !== undefined && !used.has(r.id)) continue;
+      if (!r.enabled && tf.repos === undefined) continue;
+      if (!r.gpgcheck) continue;
+      for (const k of r.gpgkey) {
+        if (/^[a-z]+:\/\//i.test(k)) continue;
+        if (!existsSync(k)) {
+          const inConfig = !relative(dir, k).startsWith('..');
+          add(
+            inConfig ? 'error' : 'warning',
+            `${rel(f.file)}: [${r.id}] gpgkey`,
+            `key ${k} does not exist${inConfig ? '' : ' on this host'}`,
+            inConfig ? `add the key at ${rel(k)} or fix gpgkey=` : `install the key (e.g. apt-get install distribution-gpg-keys), ship it in the config and use gpgkey=file://keys/NAME, or set gpgcheck=0`,
+          );
+        }
+      }
+    }
+
+  // packages vs exclude-packages (rpm-ostree fails the compose).
+  for (const p of tf['exclude-packages'] ?? [])
+    if (tf.packages.includes(p)) add('error', `${top}: packages`, `${p} is both in packages and in exclude-packages`, `remove ${p} from one of the two lists`);
+
+  // Overlays: every ostree-layers entry needs an overlay.d dir; own overlays should be layered.
+  let overlays: Overlay[] = [];
+  const ov = attempt('overlay.d', () => listOverlays(dir), 'fix or remove the overlay.d entry named above');
+  if (ov) overlays = ov;
+  const layers = tf['ostree-layers'] ?? [];
+  for (const ref of layers) {
+    const name = ref.replace(/^overlay\//, '');
+    if (!ref.startsWith('overlay/')) continue;
+    if (overlays.some((o) => o.name === name)) continue;
+    const sub = upstreams.find((u) => existsSync(join(dir, u.sub, 'overlay.d', name)));
+    add('error', `${top}: ostree-layers`, `${ref} has no overlay.d/${name}`, sub ? `ln -s ../${sub.sub}/overlay.d/${name} overlay.d/${name}` : `create overlay.d/${name} or remove ${ref} from ostree-layers`);
+  }
+  for (const o of overlays)
+    if (!o.symlink && !layers.includes(o.ref))
+      add('warning', `overlay.d/${o.name}`, `overlay ${o.name} is not in ostree-layers, so it is committed but never used`, `add '- ${o.ref}' to ostree-layers in manifest.yaml`);
+
+  // image.yaml: the remote the deployment tracks must be defined in the OS, and not be the upstream's.
+  const imageFile = join(dir, 'image.yaml');
+  const image = existsSync(imageFile) ? attempt('image.yaml', () => loadImageYaml(imageFile), 'fix image.yaml as named above') : undefined;
+  if (image) {
+    for (const u of image.unknownKeys) add('warning', `${rel(u.where)}`, `image key '${u.key}' is unknown (ignored)`, `check its spelling or remove it`);
+    const remote = image.config['ostree-remote'];
+    const upRemotes = new Set(upstreams.map((u) => u.image?.config['ostree-remote']).filter((x): x is string => !!x));
+    if (remote && remote !== 'NONE') {
+      if (upRemotes.has(remote))
+        add('error', 'image.yaml: ostree-remote', `ostree-remote '${remote}' is the upstream's remote; machines would update from upstream, not from you`, 'set ostree-remote: YOURS in image.yaml and add its remotes.d file');
+      const layered = overlays.filter((o) => layers.includes(o.ref));
+      const has = layered.some((o) => ['etc', 'usr/etc'].some((e) => existsSync(join(o.realPath, e, 'ostree/remotes.d', `${remote}.conf`))));
+      if (!has && !upRemotes.has(remote))
+        add('error', 'image.yaml: ostree-remote', `remote '${remote}' has no etc/ostree/remotes.d/${remote}.conf in any layered overlay`, `create overlay.d/99NAME/etc/ostree/remotes.d/${remote}.conf with [remote "${remote}"] url=… and list overlay/99NAME in ostree-layers`);
+    }
+    for (const up of upRemotes) {
+      if (up === remote) continue;
+      const removed = (tf.postprocess ?? []).some((s) => s.includes(`remotes.d/${up}.conf`)) || (tf['remove-files'] ?? []).some((f) => f.includes(`remotes.d/${up}.conf`));
+      if (!removed)
+        add('warning', `${top}: postprocess`, `the upstream remote '${up}' (/etc/ostree/remotes.d/${up}.conf) is left in place`, `add a postprocess script: rm -f /etc/ostree/remotes.d/${up}.conf`);
+    }
+  }
+
+  // Lockfiles: the config's own override entries for packages nothing asks for any more.
+  const lockfiles = attempt('lockfiles', () => lockfilePaths(dir, arch), 'remove one of the two files');
+  if (lockfiles) {
+    const parsed = lockfiles.map((f) => ({ f, l: attempt(rel(f), () => parseLockfile(f), 'fix the lockfile as named above') }));
+    const base = parsed.find((p) => /manifest-lock\.[^.]+\.(json|yaml)$/.test(p.f) && !p.f.includes('overrides'))?.l;
+    for (const { f, l } of parsed) {
+      if (!l || !f.includes('overrides') || lstatSync(f).isSymbolicLink()) continue;
+      for (const name of l.packages.keys())
+        if (!tf.packages.includes(name) && !(base?.packages.has(name) ?? false))
+          add('warning', `${rel(f)}: packages.${name}`, `${name} is locked but no longer requested (not in packages, not in the base lockfile)`, `remove ${name} from ${rel(f)}`);
+    }
+  }
+  return findings;
+}

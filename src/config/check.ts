@@ -156,7 +156,7 @@ export function checkConfig(dir: string, arch: string): Finding[] {
       const layered = overlays.filter((o) => layers.includes(o.ref));
       const has = layered.some((o) => ['etc', 'usr/etc'].some((e) => existsSync(join(o.realPath, e, 'ostree/remotes.d', `${remote}.conf`))));
       if (!has && !upRemotes.has(remote))
-        add('error', 'image.yaml: ostree-remote', `remote '${remote}' has no etc/ostree/remotes.d/${remote}.conf in any layered overlay`, `create overlay.d/99NAME/etc/ostree/remotes.d/${remote}.conf with [remote "${remote}"] url=… and list overlay/99NAME in ostree-layers`);
+        add('warning', 'image.yaml: ostree-remote', `remote '${remote}' has no etc/ostree/remotes.d/${remote}.conf in any layered overlay (fine only if a package ships it)`, `create overlay.d/99NAME/etc/ostree/remotes.d/${remote}.conf with [remote "${remote}"] url=… and list overlay/99NAME in ostree-layers`);
     }
     for (const up of upRemotes) {
       if (up === remote) continue;

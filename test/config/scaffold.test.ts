@@ -1,33 +1,9 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { chmodSync, cpSync, existsSync, mkdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { ConfigRepo, loadTreefile } from '../../src/config/index.js';
-import { cli, FCOS, tmp, write } from './helpers.js';
-
-const ENV = { GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@e', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@e', GIT_CONFIG_NOSYSTEM: '1' };
-for (const [k, v] of Object.entries(ENV)) process.env[k] = v;
-
-function git(cwd: string, ...args: string[]): string {
-  const r = spawnSync('git', args, { cwd, encoding: 'utf8' });
-  assert.equal(r.status, 0, `git ${args.join(' ')}: ${r.stderr}`);
-  return r.stdout;
-}
-
-/** A local upstream: the fixture corpus committed to a git repo with a `stable` branch. */
-export function makeUpstream(root: string): string {
-  const up = join(root, 'fedora-coreos-config');
-  cpSync(FCOS, up, { recursive: true });
-  spawnSync('chmod', ['-R', 'u+w', up]);
-  // The fixture overlay.d is partial; give 40grub (named by the manifests) and live/ one file each.
-  write(up, { 'overlay.d/40grub/usr/lib/bootupd/grub2-static/configs.d/README': 'fixture placeholder\n', 'live/zipl.prm': 'rd.neednet=1 @@KERNEL-ARGS@@\n' });
-  git(up, 'init', '-q', '-b', 'testing-devel');
-  git(up, 'add', '-A');
-  git(up, 'commit', '-q', '-m', 'fixture');
-  git(up, 'branch', 'stable');
-  return up;
-}
+import { cli, git, makeUpstream, tmp, write } from './helpers.js';
 
 test('config new derives a config from a local upstream with real git', async (t) => {
   const root = tmp(t);

@@ -1,0 +1,65 @@
+import assert from 'node:assert/strict';
+import { rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { checkConfig, newConfig } from '../../src/config/index.js';
+import { cli, makeUpstream, tmp, write } from './helpers.js';
+
+test('check reports each problem with a one-line fix', async (t) => {
+  const root = tmp(t);
+  const up = makeUpstream(root);
+  const d = join(root, 'cfg');
+  newConfig({ dir: d, upstream: up, ref: 'acme/${basearch}/coreos/stable', repos: ['fedora'], remoteName: 'acme', remoteUrl: 'https://example.com/repo' });
+  assert.deepEqual(checkConfig(d, 'x86_64'), [], 'a fresh config is clean');
+
+  // Break it in every way check knows about.
+  write(d, {
+    'manifest.yaml': [
+      'ref: fedora/${basearch}/coreos/${stream}',
+      'include: fedora-coreos-config/manifest.yaml',
+      'repos: [fedora, mine]',
+      'packages: [python3]',
+      'ostree-layers: [overlay/99acme, overlay/50gone]',
+      '',
+    ].join('\n'),
+    'extra.repo': '[extra]\nbaseurl=http://example.com/\ngpgcheck=1\ngpgkey=file://keys/extra.asc\n',
+    'manifest-lock.overrides.x86_64.yaml': 'packages:\n  oldtool:\n    evr: 1.0-1.fc40\n',
+    'overlay.d/98unused/etc/x': 'x\n',
+  });
+  writeFileSync(join(d, 'manifest.yaml'), 'ref: fedora/${basearch}/coreos/${stream}\ninclude: fedora-coreos-config/manifest.yaml\nrepos: [fedora, mine, extra]\npackages: [python3]\nostree-layers: [overlay/99acme, overlay/50gone]\n');
+  unlinkSync(join(d, 'overlay.d', '05core'));
+  const f = checkConfig(d, 'x86_64');
+  const find = (re: RegExp) => {
+    const x = f.find((y) => re.test(`${y.where}: ${y.message}`));
+    assert.ok(x, `no finding matching ${re}; got:\n${f.map((y) => `${y.where}: ${y.message}`).join('\n')}`);
+    assert.ok(x.fix.length > 0 && !x.fix.includes('\n'));
+    return x;
+  };
+  assert.match(find(/ref: ref fedora\/x86_64\/coreos\/testing-devel is the same as the upstream's/).fix, /set your own ref/);
+  assert.match(find(/repos: repository 'mine' has no \.repo file/).fix, /add a \.repo file with a \[mine\] section/);
+  assert.match(find(/extra\.repo: \[extra\] gpgkey: key .*keys\/extra\.asc does not exist/).fix, /add the key at keys\/extra\.asc/);
+  assert.match(find(/python3 is both in packages and in exclude-packages/).fix, /remove python3/);
+  assert.match(find(/overlay\/05core has no overlay\.d\/05core/).fix, /^ln -s \.\.\/fedora-coreos-config\/overlay\.d\/05core overlay\.d\/05core$/);
+  find(/overlay\/50gone has no overlay\.d\/50gone/);
+  assert.match(find(/overlay\.d\/98unused: .*not in ostree-layers/).fix, /overlay\/98unused/);
+  assert.match(find(/upstream remote 'fedora' .* is left in place/).fix, /rm -f \/etc\/ostree\/remotes\.d\/fedora\.conf/);
+  assert.match(find(/overrides\.x86_64\.yaml: packages\.oldtool: oldtool is locked but no longer requested/).fix, /remove oldtool/);
+  assert.ok(f.some((x) => x.level === 'error'));
+  write(d, { 'image.yaml': 'include: fedora-coreos-config/image-base.yaml\nostree-remote: fedora\n' });
+  const g = checkConfig(d, 'x86_64');
+  assert.ok(g.some((x) => x.where === 'image.yaml: ostree-remote' && /'fedora' is the upstream's remote/.test(x.message) && /set ostree-remote/.test(x.fix)));
+
+  const r = await cli(['check', '--config', d, '--arch', 'x86_64'], { env: {} });
+  assert.equal(r.rc, 1);
+  assert.match(r.stdout, /^error: manifest\.yaml: ref: .*\n  fix: /m);
+  const j = await cli(['check', '--config', d, '--arch', 'x86_64', '--json'], { env: {} });
+  assert.equal((JSON.parse(j.stdout) as { findings: unknown[] }).findings.length, f.length);
+
+  // A broken manifest is a finding too, not a crash.
+  write(d, { 'manifest.yaml': 'ref: [oops]\n' });
+  const b = checkConfig(d, 'x86_64');
+  assert.equal(b.length, 1);
+  assert.match(b[0]!.message, /manifest\.yaml:1:6: ref: expected a string/);
+  rmSync(join(d, 'manifest.yaml'));
+  assert.match(checkConfig(d, 'x86_64')[0]!.fix, /coreforge config new/);
+});

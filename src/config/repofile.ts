@@ -216,7 +216,7 @@ export function resolveRepos(treefileDir: string, treefileFile: string, names: {
     return { ...r, enabled: true, lockfileRepo };
   };
   let repos: (RepoConfig & { lockfileRepo: boolean })[];
-  if (names.repos !== undefined) repos = names.repos.map((id) => pick(id, 'repos', false));
+  if (names.repos !== undefined) repos = [...new Set(names.repos)].map((id) => pick(id, 'repos', false));
   else repos = [...byId.values()].filter((r) => r.enabled).map((r) => ({ ...r, lockfileRepo: false }));
   for (const id of names.lockfileRepos ?? []) if (!repos.some((r) => r.id === id)) repos.push(pick(id, 'lockfile-repos', true));
   for (const r of repos)

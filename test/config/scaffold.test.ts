@@ -41,7 +41,7 @@ test('config new derives a config from a local upstream with real git', async (t
     assert.equal(c.treefile.ref, `my/${arch}/coreos/stable`);
     assert.ok(c.treefile.packages.includes('hdparm') && c.treefile.packages.includes('htop') && c.treefile.packages.includes('ignition'));
     assert.deepEqual(c.treefile.repos, ['fedora', 'fedora-updates', 'fedora']);
-    assert.deepEqual([...new Set(c.repos.map((x) => x.id))], ['fedora', 'fedora-updates', 'fedora-coreos-pool']);
+    assert.deepEqual(c.repos.map((x) => x.id), ['fedora', 'fedora-updates', 'fedora-coreos-pool']);
     assert.equal(c.repos.find((x) => x.id === 'fedora')!.gpgcheck, false);
     assert.equal(c.image!.config['ostree-remote'], 'myremote');
     assert.equal(c.image!.config.size, 10);

@@ -34,7 +34,7 @@ test('wrong types name file:line:col and the key path', (t) => {
   write(d, { 'c.yaml': 'check-passwd:\n  type: file\n  filname: passwd\n' });
   throwsConfig(() => loadTreefile(join(d, 'c.yaml'), { arch: 'x86_64' }), /c\.yaml:3:3: check-passwd\.filname: unknown key/);
   write(d, { 'v.yaml': 'variables: {basearch: x}\n' });
-  throwsConfig(() => loadTreefile(join(d, 'v.yaml'), { arch: 'x86_64' }), /variables\.basearch: 'basearch' is a reserved variable/);
+  throwsConfig(() => loadTreefile(join(d, 'v.yaml'), { arch: 'x86_64' }), /variables\.basearch: cannot define reserved variable 'basearch'/);
   write(d, { 'l.yaml': 'gpg_key: a\ngpg-key: b\n' });
   throwsConfig(() => loadTreefile(join(d, 'l.yaml'), { arch: 'x86_64' }), /l\.yaml:1:1: gpg_key: Cannot use new and legacy forms of gpg-key/);
   write(d, { 'ci.yaml': 'variables: {v: "1"}\nconditional-include:\n  - if: v >= 1\n    include: x.yaml\n' });

@@ -109,3 +109,21 @@ test('conditions: operators, types and errors as rpm-ostree evaluates them', () 
   assert.throws(() => evaluateCondition('stream < "x"', v), /needs integers/);
   assert.throws(() => evaluateCondition('garbage', v), /Invalid condition/);
 });
+
+test('container: true forces its defaults in the file that sets it; an includer still wins', (t) => {
+  const d = tmp(t);
+  write(d, {
+    'top.yaml': 'include: c.yaml\nselinux: true\nedition: "2024"\n',
+    'c.yaml': 'container: true\nselinux: true\nopt-usrlocal: stateoverlay\n',
+    'e.yaml': 'edition: "2024"\n',
+  });
+  const tf = loadTreefile(join(d, 'top.yaml'), { arch: 'x86_64' }).treefile;
+  assert.equal(tf.selinux, true);
+  assert.equal(tf['tmp-is-dir'], true);
+  assert.equal(tf['boot-location'], 'modules');
+  assert.deepEqual(tf['check-groups'], { type: 'none' });
+  assert.equal(tf['opt-usrlocal'], 'state-overlay');
+  const e = loadTreefile(join(d, 'e.yaml'), { arch: 'x86_64' }).treefile;
+  assert.equal(e['boot-location'], 'modules');
+  assert.equal(e.selinux, undefined);
+});

@@ -6,7 +6,7 @@ import { SourceDoc, typeName, type KeyPath } from '../source.js';
 import { evaluateCondition, substitute, validateVars, type VarValue } from './conditions.js';
 import { sortedSet } from './packages.js';
 import { KEYS, LEGACY, PROCESSING_KEYS, type MergeClass } from './schema.js';
-import type { LoadedTreefile, RepoPackages, Treefile, TreefileExternals, TreefileKey } from './types.js';
+import type { LoadedTreefile, Treefile, TreefileExternals, TreefileKey } from './types.js';
 
 /** rpm-ostree INCLUDE_MAXDEPTH */
 export const INCLUDE_MAXDEPTH = 50;
@@ -166,6 +166,14 @@ function parseTreefileDoc(doc: SourceDoc, base: KeyPath, value: unknown, arch: s
   if (cfg.packages) cfg.packages = sortedSet(cfg.packages as string[]);
   if (cfg.basearch !== undefined && cfg.basearch !== arch) doc.fail(at('basearch'), `basearch ${String(cfg.basearch)} differs from the target ${arch}; cross-composes are not supported`);
   if (cfg.releasever !== undefined) variables.releasever = cfg.releasever as string | number;
+  // Per file, as rpm-ostree does at parse time (so an includer's explicit values still win).
+  if (cfg.container === true) {
+    Object.assign(cfg, { 'boot-location': 'modules', selinux: false, 'tmp-is-dir': true, 'preserve-passwd': false, 'check-passwd': { type: 'none' }, 'check-groups': { type: 'none' } });
+  }
+  if (cfg.edition === '2024') {
+    cfg['boot-location'] ??= 'modules';
+    cfg['tmp-is-dir'] ??= true;
+  }
 
   const external = (k: string, rel: string): string => {
     if (!allowExternals) doc.fail(at(k), 'an inline conditional-include treefile cannot refer to external files');
@@ -256,22 +264,13 @@ export function loadTreefile(path: string, opts: LoadTreefileOptions): LoadedTre
     }
   }
 
-  // A package named in several repo-packages entries keeps only its last one.
-  const rp = cfg['repo-packages'] as RepoPackages[] | undefined;
-  if (rp) {
+  // A package named in several repo-packages (ex-override-replace) entries keeps only its last one.
+  for (const k of ['repo-packages', 'ex-override-replace'] as const) {
+    const rp = cfg[k] as { packages: string[] }[] | undefined;
+    if (!rp) continue;
     const last = new Map<string, number>();
     rp.forEach((e, i) => e.packages.forEach((p) => last.set(p, i)));
-    cfg['repo-packages'] = rp.map((e, i) => ({ ...e, packages: e.packages.filter((p) => last.get(p) === i) })).filter((e) => e.packages.length > 0);
-  }
-
-  if (cfg.container === true) {
-    Object.assign(cfg, { 'boot-location': 'modules', selinux: false, 'tmp-is-dir': true, 'preserve-passwd': false });
-    cfg['check-passwd'] = { type: 'none' };
-    cfg['check-groups'] = { type: 'none' };
-  }
-  if (cfg.edition === '2024') {
-    cfg['boot-location'] ??= 'modules';
-    cfg['tmp-is-dir'] ??= true;
+    cfg[k] = rp.map((e, i) => ({ ...e, packages: e.packages.filter((p) => last.get(p) === i) })).filter((e) => e.packages.length > 0);
   }
 
   for (const [src, dest] of (cfg['add-files'] as [string, string][] | undefined) ?? []) {

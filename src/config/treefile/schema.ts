@@ -1,6 +1,6 @@
 import { typeName, type KeyPath, type SourceDoc } from '../source.js';
 import type { TreefileKey } from './types.js';
-import { splitPackages } from './packages.js';
+import { sortedSet, splitPackages } from './packages.js';
 
 /**
  * Merge classes, from rpm-ostree treefile.rs `treefile_merge`:
@@ -106,15 +106,16 @@ const removeFromPackages: Checker = (doc, path, v) =>
     return e.map((x, i) => str(d, [...p, i], x));
   })(doc, path, v);
 
-const repoPackages = listOf(struct({ repo: str, packages: pkgs }, ['repo', 'packages']));
-const overrideReplace = listOf(struct({ from: struct({ repo: str }, ['repo']), packages: pkgs }, ['from', 'packages']));
+const sortedPkgs: Checker = (doc, path, v) => sortedSet(pkgs(doc, path, v) as string[]);
+const repoPackages = listOf(struct({ repo: str, packages: sortedPkgs }, ['repo', 'packages']));
+const overrideReplace = listOf(struct({ from: struct({ repo: str }, ['repo']), packages: sortedPkgs }, ['from', 'packages']));
 
 const variables: Checker = (doc, path, v) => {
   const m = mapping(doc, path, v);
   for (const [k, e] of Object.entries(m)) {
     if (!(typeof e === 'string' || typeof e === 'boolean' || (typeof e === 'number' && Number.isInteger(e) && e >= 0)))
       bad(doc, [...path, k], 'a string, boolean or non-negative integer', e);
-    if (k === 'basearch' || k === 'releasever') doc.fail([...path, k], `'${k}' is a reserved variable; set the top-level '${k}' key instead`, 'key');
+    if (k === 'basearch' || k === 'releasever') doc.fail([...path, k], `cannot define reserved variable '${k}' (set the top-level '${k}' key instead)`, 'key');
   }
   return m;
 };
@@ -159,8 +160,9 @@ export const KEYS: Record<TreefileKey, KeySpec> = {
   'etc-group-members': { merge: 'L', check: strs },
   // A list with scalar semantics (first wins), as in rpm-ostree.
   'container-cmd': { merge: 'S', check: strs },
-  'boot-location': { merge: 'S', check: oneOf('new', 'modules', 'kernel-install', 'both', 'legacy') },
-  'opt-usrlocal': { merge: 'S', check: oneOf('var', 'root', 'state-overlay') },
+  'boot-location': { merge: 'S', check: oneOf('new', 'modules', 'kernel-install') },
+  // `stateoverlay` is a serde alias of `state-overlay`.
+  'opt-usrlocal': { merge: 'S', check: (d, p, v) => (v === 'stateoverlay' ? 'state-overlay' : oneOf('var', 'root', 'state-overlay')(d, p, v)) },
   sysusers: { merge: 'S', check: oneOf('compose-auto', 'compose-forced') },
   'default-target': { merge: 'S', check: str },
   'automatic-version-prefix': { merge: 'S', check: str, vars: true },
@@ -180,7 +182,6 @@ export const KEYS: Record<TreefileKey, KeySpec> = {
   'repo-metadata': { merge: 'S', check: oneOf('inline', 'detached', 'disabled') },
   'advisories-metadata': { merge: 'S', check: oneOf('inline', 'detached', 'disabled') },
   rpmdb: { merge: 'S', check: oneOf('bdb', 'b-d-b', 'sqlite', 'ndb', 'target', 'host') },
-  modules: { merge: 'S', check: struct({ enable: strs, install: strs }) },
   'base-refspec': { merge: 'S', check: str },
   'container-image-reference': { merge: 'S', check: str },
   'packages-local': { merge: 'M', check: strMap },

@@ -66,7 +66,7 @@ export interface Treefile {
   units?: string[];
   'etc-group-members'?: string[];
   'container-cmd'?: string[];
-  'boot-location'?: 'new' | 'modules' | 'kernel-install' | 'both' | 'legacy';
+  'boot-location'?: 'new' | 'modules' | 'kernel-install';
   'opt-usrlocal'?: 'var' | 'root' | 'state-overlay';
   sysusers?: 'compose-auto' | 'compose-forced';
   'default-target'?: string;
@@ -87,7 +87,6 @@ export interface Treefile {
   'repo-metadata'?: 'inline' | 'detached' | 'disabled';
   'advisories-metadata'?: 'inline' | 'detached' | 'disabled';
   rpmdb?: string;
-  modules?: { enable?: string[]; install?: string[] };
   // Client-side (derivation) keys; rpm-ostree rejects them in a server compose.
   'base-refspec'?: string;
   'container-image-reference'?: string;

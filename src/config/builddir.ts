@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, symlinkSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { AlreadyExistsError, CoreforgeError, InvalidInputError, NotFoundError } from '../errors.js';
 
@@ -47,11 +47,14 @@ export interface InitOptions {
   source: string;
   branch?: string | undefined;
   force?: boolean;
+  /** Subdirectory of the repository holding manifest.yaml (cosa init's SUBDIR). */
+  subdir?: string | undefined;
 }
 
 /**
  * `cosa init`: in an empty directory (or with force), clone the config with
- * its submodules to src/config and create builds/, cache/, tmp/.
+ * its submodules to src/config and create builds/, cache/, tmp/ and
+ * overrides/{rpm,rootfs}.
  */
 export function initBuildDir(opts: InitOptions): { configDir: string } {
   const dir = resolve(opts.dir);
@@ -64,10 +67,14 @@ export function initBuildDir(opts: InitOptions): { configDir: string } {
     if (!opts.force) throw new AlreadyExistsError(`${configDir} already exists; use --force to keep it`);
   } else {
     mkdirSync(dirname(configDir), { recursive: true });
-    const local = existsSync(opts.source) ? resolve(opts.source) : opts.source;
+    const local = existsSync(resolve(dir, opts.source)) ? resolve(dir, opts.source) : opts.source;
+    const cloneTo = opts.subdir ? join(dir, 'src', 'config-git') : configDir;
     // Local upstreams: submodules that point at file paths need protocol.file.allow.
-    git(['-c', 'protocol.file.allow=always', 'clone', '--recurse-submodules', ...(opts.branch ? ['--branch', opts.branch] : []), local, configDir], dir, `git clone ${local}`);
+    git(['-c', 'protocol.file.allow=always', 'clone', '--recurse-submodules', ...(opts.branch ? ['--branch', opts.branch] : []), local, cloneTo], dir, `git clone ${local}`);
+    if (opts.subdir) symlinkSync(join('config-git', opts.subdir), configDir);
+    if (!['manifest.yaml', 'manifest.json'].some((n) => existsSync(join(configDir, n))))
+      throw new NotFoundError(`${configDir}: no manifest.yaml in the cloned config${opts.subdir ? ` subdirectory ${opts.subdir}` : ''}; is ${opts.source} a config repository?`);
   }
-  for (const d of ['builds', 'cache', 'tmp']) mkdirSync(join(dir, d), { recursive: true });
+  for (const d of ['builds', 'cache', 'tmp', 'overrides/rpm', 'overrides/rootfs']) mkdirSync(join(dir, d), { recursive: true });
   return { configDir };
 }

@@ -38,10 +38,10 @@ export function parseLockfile(file: string): { packages: Map<string, LockedPacka
   if (v === null || typeof v !== 'object' || Array.isArray(v)) doc.fail([], `a lockfile must be a mapping, found ${typeName(v)}`);
   const top = v as Record<string, unknown>;
   for (const k of Object.keys(top)) if (k !== 'packages' && k !== 'metadata') doc.fail([k], `unknown key '${k}' (expected packages, metadata)`, 'key');
-  if (!('packages' in top)) throw new ConfigError(`${file}: Key 'packages' not found`);
+  if (top.packages === undefined || top.packages === null) throw new ConfigError(`${file}: Key 'packages' not found`);
   const pk = top.packages;
   const packages = new Map<string, LockedPackage>();
-  if (pk !== null) {
+  {
     if (typeof pk !== 'object' || Array.isArray(pk)) doc.fail(['packages'], `expected a mapping of package name to {evra|evr, digest?}, found ${typeName(pk)}`);
     for (const [name, e] of Object.entries(pk as Record<string, unknown>)) {
       const at = ['packages', name];
@@ -88,14 +88,17 @@ export function parseLockfile(file: string): { packages: Map<string, LockedPacka
   return metadata ? { packages, metadata } : { packages };
 }
 
-/** Merge lockfiles in order; a later file replaces a package's whole entry. */
+/**
+ * Merge lockfiles in order; a later file replaces a package's whole entry.
+ * Like rpm-ostree (lockfile.rs), only `packages` merge: metadata is the first file's.
+ */
 export function mergeLockfiles(files: string[]): Lockfile {
   const packages = new Map<string, LockedPackage>();
   let metadata: LockfileMetadata | undefined;
   for (const f of files) {
     const l = parseLockfile(f);
     for (const [k, v] of l.packages) packages.set(k, v);
-    if (l.metadata) metadata = l.metadata;
+    if (f === files[0] && l.metadata) metadata = l.metadata;
   }
   return metadata ? { packages, metadata, files } : { packages, files };
 }

@@ -98,4 +98,23 @@ test('init clones the config with submodules; COREFORGE_CONFIG_GIT overrides it'
   }
   assert.equal(loadTreefile(join(build, 'src/config/manifest.yaml'), { arch: 'x86_64' }).treefile.ref, 'acme/x86_64/coreos/testing-devel');
   chmodSync(inside, 0o755);
+
+  // SUBDIR (cosa init GITCONFIG SUBDIR), and a repository that is not a config.
+  const mono = join(root, 'mono');
+  write(mono, { 'os/manifest.yaml': 'ref: mono/${basearch}\npackages: [bash]\n', 'README': 'x' });
+  git(mono, 'init', '-q');
+  git(mono, 'add', '-A');
+  git(mono, 'commit', '-q', '-m', 'm');
+  const b2 = join(root, 'build2');
+  mkdirSync(b2);
+  const s = await cli(['init', mono, 'os'], { cwd: b2, env: process.env });
+  assert.equal(s.rc, 0, s.stderr);
+  assert.equal(readlinkSync(join(b2, 'src/config')), 'config-git/os');
+  const ms = await cli(['manifest', '--arch', 'x86_64', '--json'], { cwd: b2, env: {} });
+  assert.equal((JSON.parse(ms.stdout) as { ref: string }).ref, 'mono/x86_64');
+  const b3 = join(root, 'build3');
+  mkdirSync(b3);
+  const n = await cli(['init', mono], { cwd: b3, env: process.env });
+  assert.equal(n.rc, 1);
+  assert.match(n.stderr, /^error: .*no manifest\.yaml in the cloned config/);
 });

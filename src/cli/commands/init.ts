@@ -15,11 +15,11 @@ export const initCommand: Command = {
   async run(argv, ctx) {
     const { opts, args } = parseArgs(argv, specs);
     if (opts.help) {
-      out(ctx, `Usage: coreforge init [--branch B] [--force] GIT_URL_OR_PATH\n\nRun in an empty build directory: clones the config (with submodules) to src/config\nand creates builds/, cache/, tmp/. Set COREFORGE_CONFIG_GIT=DIR to use a local config instead.\n\n${formatOptions(specs)}`);
+      out(ctx, `Usage: coreforge init [--branch B] [--force] GIT_URL_OR_PATH [SUBDIR]\n\nRun in an empty build directory: clones the config (with submodules) to src/config\nand creates builds/, cache/, tmp/. Set COREFORGE_CONFIG_GIT=DIR to use a local config instead.\n\n${formatOptions(specs)}`);
       return 0;
     }
-    if (args.length !== 1) throw new UsageError('init takes exactly one GIT_URL_OR_PATH');
-    const r = initBuildDir({ dir: ctx.cwd, source: args[0]!, branch: opts.branch, force: opts.force });
+    if (args.length < 1 || args.length > 2) throw new UsageError('usage: coreforge init [--branch B] [--force] GIT_URL_OR_PATH [SUBDIR]');
+    const r = initBuildDir({ dir: ctx.cwd, source: args[0]!, branch: opts.branch, force: opts.force, subdir: args[1] });
     out(ctx, `Initialized build directory ${ctx.cwd} (config in ${r.configDir})`);
     return 0;
   },

@@ -19,6 +19,7 @@ test('include merge: scalars first-wins, lists prepended per include, maps inclu
   assert.equal(tf.documentation, false, "a's subtree (first include) beats b");
   assert.deepEqual(tf.packages, ['aaa', 'bash', 'zsh']);
   assert.deepEqual(tf['add-commit-metadata'], { k: 'top', a: 1, t: 1 });
+  assert.deepEqual(Object.keys(tf['add-commit-metadata']!), ['a', 'k', 't'], 'printed sorted, like a BTreeMap');
 });
 
 test('arch-include, packages-$arch, conditional-include, variables', (t) => {

@@ -286,7 +286,7 @@ export function loadTreefile(path: string, opts: LoadTreefileOptions): LoadedTre
   for (const k of Object.keys(KEYS) as TreefileKey[]) {
     if (k === 'packages') treefile[k] = (cfg.packages as string[] | undefined) ?? [];
     else if (k === 'basearch') treefile[k] = opts.arch;
-    else if (cfg[k] !== undefined) treefile[k] = cfg[k];
+    else if (cfg[k] !== undefined) treefile[k] = KEYS[k].merge === 'M' || k === 'check-passwd' || k === 'check-groups' ? sortKeysDeep(cfg[k]) : cfg[k];
   }
   return {
     path: file,
@@ -298,4 +298,16 @@ export function loadTreefile(path: string, opts: LoadTreefileOptions): LoadedTre
     externals: part.ext,
     files: loader.files,
   };
+}
+
+/** rpm-ostree keeps maps in BTreeMaps (and serde_json maps are sorted too): print keys sorted. */
+function sortKeysDeep(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(sortKeysDeep);
+  if (v === null || typeof v !== 'object') return v;
+  const o = v as Record<string, unknown>;
+  return Object.fromEntries(
+    Object.keys(o)
+      .sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)))
+      .map((k) => [k, sortKeysDeep(o[k])]),
+  );
 }

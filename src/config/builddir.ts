@@ -72,8 +72,10 @@ export function initBuildDir(opts: InitOptions): { configDir: string } {
     // Local upstreams: submodules that point at file paths need protocol.file.allow.
     git(['-c', 'protocol.file.allow=always', 'clone', '--recurse-submodules', ...(opts.branch ? ['--branch', opts.branch] : []), local, cloneTo], dir, `git clone ${local}`);
     if (opts.subdir) symlinkSync(join('config-git', opts.subdir), configDir);
-    if (!['manifest.yaml', 'manifest.json'].some((n) => existsSync(join(configDir, n))))
-      throw new NotFoundError(`${configDir}: no manifest.yaml in the cloned config${opts.subdir ? ` subdirectory ${opts.subdir}` : ''}; is ${opts.source} a config repository?`);
+    // cosa init needs both (cmd-init: "Missing required manifest.yaml or image.yaml files").
+    for (const n of ['manifest.yaml', 'image.yaml'])
+      if (!existsSync(join(configDir, n)))
+        throw new NotFoundError(`${configDir}: no ${n} in the cloned config${opts.subdir ? ` subdirectory ${opts.subdir}` : ''}; is ${opts.source} a config repository?`);
   }
   for (const d of ['builds', 'cache', 'tmp', 'overrides/rpm', 'overrides/rootfs']) mkdirSync(join(dir, d), { recursive: true });
   return { configDir };

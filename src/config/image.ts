@@ -17,7 +17,7 @@ export interface ImageConfig {
   composefs: boolean;
   'ostree-format': string;
   'deploy-via-container': boolean;
-  'container-imgref': string;
+  'container-imgref'?: string;
   'squashfs-compression': string;
   compressor?: string;
   'platform-compressor'?: Record<string, string>;
@@ -35,7 +35,7 @@ export interface LoadedImage {
   unknownKeys: { file: string; key: string; where: string }[];
 }
 
-/** cosa src/image-default.yaml (7fe8cd4). */
+/** cosa src/image-default.yaml (7fe8cd4); the flattened image.yaml is laid over it key by key. */
 export const IMAGE_DEFAULTS = {
   bootfs: 'ext4',
   rootfs: 'xfs',
@@ -43,9 +43,15 @@ export const IMAGE_DEFAULTS = {
   composefs: false,
   'extra-kargs': [] as string[],
   'ostree-format': 'oci-chunked-v1',
+  'ostree-container-inject-openshift-cvo-labels': false,
   'deploy-via-container': false,
-  'container-imgref': '',
   'squashfs-compression': 'zstd',
+  'vmware-hw-version': 13,
+  'vmware-os-type': 'rhel7_64Guest',
+  'vmware-secure-boot': true,
+  'aws-imdsv2-only': true,
+  'aws-volume-type': 'gp3',
+  'aws-x86-boot-mode': 'uefi-preferred',
 };
 
 type Kind = 'string' | 'int' | 'bool' | 'strings' | 'strmap';
@@ -72,6 +78,9 @@ const KNOWN: Record<string, Kind> = {
   'aws-volume-type': 'string',
   'aws-x86-boot-mode': 'string',
   'grub-script': 'string',
+  'ostree-container-inject-openshift-cvo-labels': 'bool',
+  'live-rootfs-fstype': 'string',
+  'live-rootfs-fsoptions': 'string',
 };
 
 function check(doc: SourceDoc, key: string, v: unknown, kind: Kind): void {
@@ -90,16 +99,28 @@ function check(doc: SourceDoc, key: string, v: unknown, kind: Kind): void {
   if (!ok) doc.fail(at, `expected ${want}, found ${typeName(v)}`);
 }
 
-function mergeDeep(dest: Record<string, unknown>, src: Record<string, unknown>): Record<string, unknown> {
-  const out = { ...src };
-  for (const [k, v] of Object.entries(dest)) {
-    const s = out[k];
-    if (v && s && typeof v === 'object' && typeof s === 'object' && !Array.isArray(v) && !Array.isArray(s))
-      out[k] = mergeDeep(v as Record<string, unknown>, s as Record<string, unknown>);
-    else out[k] = v;
-  }
+/**
+ * cosalib merge_dicts: keys in one map only are taken as they are; maps merge
+ * recursively; lists are the includer's followed by the included items it
+ * does not already have; any other value: the includer's.
+ */
+function mergeDeep(x: Record<string, unknown>, y: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const d of [x, y])
+    for (const k of Object.keys(d)) {
+      if (!(k in x) || !(k in y)) out[k] = d[k];
+      else {
+        const a = x[k];
+        const b = y[k];
+        if (isMap(a) && isMap(b)) out[k] = mergeDeep(a, b);
+        else if (Array.isArray(a) && Array.isArray(b)) out[k] = [...a, ...b.filter((i) => !a.some((j) => JSON.stringify(j) === JSON.stringify(i)))];
+        else out[k] = a;
+      }
+    }
   return out;
 }
+
+const isMap = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 
 export function loadImageYaml(file: string): LoadedImage {
   const files: string[] = [];
@@ -130,13 +151,7 @@ export function loadImageYaml(file: string): LoadedImage {
     const inc = m.include as string | undefined;
     delete m.include;
     if (inc === undefined) return m;
-    const base = read(resolve(dirname(f), inc), depth + 1, { doc });
-    // extra-kargs: the includer's, then the included ones it does not already have.
-    const own = (m['extra-kargs'] as string[] | undefined) ?? [];
-    const inherited = ((base['extra-kargs'] as string[] | undefined) ?? []).filter((k) => !own.includes(k));
-    const merged = mergeDeep(m, base);
-    if (m['extra-kargs'] !== undefined || base['extra-kargs'] !== undefined) merged['extra-kargs'] = [...own, ...inherited];
-    return merged;
+    return mergeDeep(m, read(resolve(dirname(f), inc), depth + 1, { doc }));
   };
   const flat = read(resolve(file), 0);
   return { config: { ...IMAGE_DEFAULTS, ...flat } as ImageConfig, files, unknownKeys };

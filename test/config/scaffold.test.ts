@@ -101,7 +101,7 @@ test('init clones the config with submodules; COREFORGE_CONFIG_GIT overrides it'
 
   // SUBDIR (cosa init GITCONFIG SUBDIR), and a repository that is not a config.
   const mono = join(root, 'mono');
-  write(mono, { 'os/manifest.yaml': 'ref: mono/${basearch}\npackages: [bash]\n', 'README': 'x' });
+  write(mono, { 'os/manifest.yaml': 'ref: mono/${basearch}\npackages: [bash]\n', 'os/image.yaml': 'size: 8\n', 'manifest.yaml': 'ref: nope\n' });
   git(mono, 'init', '-q');
   git(mono, 'add', '-A');
   git(mono, 'commit', '-q', '-m', 'm');
@@ -116,5 +116,5 @@ test('init clones the config with submodules; COREFORGE_CONFIG_GIT overrides it'
   mkdirSync(b3);
   const n = await cli(['init', mono], { cwd: b3, env: process.env });
   assert.equal(n.rc, 1);
-  assert.match(n.stderr, /^error: .*no manifest\.yaml in the cloned config/);
+  assert.match(n.stderr, /^error: .*no image\.yaml in the cloned config/);
 });

@@ -52,6 +52,9 @@ export function checkConfig(dir: string, arch: string): Finding[] {
   const subs = submodules(dir);
 
   if (!tf.ref) add('error', `${top}: ref`, 'no ref: the compose needs a branch name', "add ref: 'NAME/${basearch}/coreos/STREAM' to manifest.yaml");
+  if (!tf['automatic-version-prefix'])
+    add('warning', `${top}: automatic-version-prefix`, 'no automatic-version-prefix: cosa requires it to version builds', "add automatic-version-prefix: '${releasever}.<date:%Y%m%d>.dev' (or include a manifest that sets it)");
+  if (tf.packages.length === 0) add('error', `${top}: packages`, 'no packages: a compose needs at least one', 'add packages: [...] or include a manifest that has them');
 
   // Upstream config(s): its ref, its image remote.
   const upstreams: { sub: string; manifest?: LoadedTreefile; image?: LoadedImage }[] = [];
@@ -154,7 +157,14 @@ export function checkConfig(dir: string, arch: string): Finding[] {
       if (upRemotes.has(remote))
         add('error', 'image.yaml: ostree-remote', `ostree-remote '${remote}' is the upstream's remote; machines would update from upstream, not from you`, 'set ostree-remote: YOURS in image.yaml and add its remotes.d file');
       const layered = overlays.filter((o) => layers.includes(o.ref));
-      const has = layered.some((o) => ['etc', 'usr/etc'].some((e) => existsSync(join(o.realPath, e, 'ostree/remotes.d', `${remote}.conf`))));
+      let has = false;
+      for (const o of layered)
+        for (const e of ['etc', 'usr/etc']) {
+          const conf = join(o.realPath, e, 'ostree/remotes.d', `${remote}.conf`);
+          if (!existsSync(conf)) continue;
+          has = true;
+          lintRemoteConf(conf, `overlay.d/${o.name}/${e}/ostree/remotes.d/${remote}.conf`, remote, o.realPath, add);
+        }
       if (!has && !upRemotes.has(remote))
         add('warning', 'image.yaml: ostree-remote', `remote '${remote}' has no etc/ostree/remotes.d/${remote}.conf in any layered overlay (fine only if a package ships it)`, `create overlay.d/99NAME/etc/ostree/remotes.d/${remote}.conf with [remote "${remote}"] url=… and list overlay/99NAME in ostree-layers`);
     }
@@ -173,10 +183,37 @@ export function checkConfig(dir: string, arch: string): Finding[] {
     const base = parsed.find((p) => /manifest-lock\.[^.]+\.(json|yaml)$/.test(p.f) && !p.f.includes('overrides'))?.l;
     for (const { f, l } of parsed) {
       if (!l || !f.includes('overrides') || lstatSync(f).isSymbolicLink()) continue;
+      for (const [name, e] of l.packages)
+        if (e.metadata?.type === 'pin' && !e.metadata.reason)
+          add('warning', `${rel(f)}: packages.${name}`, `pin of ${name} has no metadata.reason`, `add metadata: {reason: URL-of-the-issue} to ${name} (fedora-coreos-config rule: every pin says why)`);
       for (const name of l.packages.keys())
         if (!tf.packages.includes(name) && !(base?.packages.has(name) ?? false))
           add('warning', `${rel(f)}: packages.${name}`, `${name} is locked but no longer requested (not in packages, not in the base lockfile)`, `remove ${name} from ${rel(f)}`);
     }
   }
   return findings;
+}
+
+/** An ostree remote config (`[remote "NAME"]`, url=, gpg-verify=, gpgkeypath=) shipped in an overlay. */
+function lintRemoteConf(file: string, shown: string, remote: string, overlayRoot: string, add: (l: Finding['level'], w: string, m: string, f: string) => void): void {
+  const text = readFileSync(file, 'utf8');
+  const header = /^\s*\[remote "([^"]+)"\]\s*$/m.exec(text);
+  if (!header) {
+    add('error', shown, 'no [remote "NAME"] section', `start the file with [remote "${remote}"]`);
+    return;
+  }
+  if (header[1] !== remote) add('error', shown, `defines remote '${header[1]}', but the file and image.yaml say '${remote}'`, `use [remote "${remote}"] in ${shown}`);
+  const get = (k: string) => new RegExp(`^\\s*${k}\\s*=\\s*(.*?)\\s*$`, 'm').exec(text)?.[1];
+  const url = get('url');
+  if (!url) add('error', shown, 'no url=', `add url=https://… (where your OSTree repo is published) to ${shown}`);
+  const verify = get('gpg-verify');
+  if (verify === undefined || /^(true|1|yes)$/i.test(verify)) {
+    const keypath = get('gpgkeypath');
+    if (!keypath) add('warning', shown, 'gpg-verify is on but no gpgkeypath= is set (ostree then needs the key imported into the repo)', `ship the key in the overlay and add gpgkeypath=/etc/pki/rpm-gpg/KEY to ${shown}`);
+    else
+      for (const k of keypath.split(/[;,]/).map((x) => x.trim()).filter(Boolean))
+        if (!existsSync(join(overlayRoot, k.replace(/^\/+/, ''))) && !existsSync(join(overlayRoot, 'usr', k.replace(/^\/+/, ''))))
+          add('warning', shown, `gpgkeypath ${k} is not shipped in this overlay (fine only if a package ships it)`, `copy the public key to ${k} inside the overlay`);
+  } else if (/^(false|0|no)$/i.test(verify))
+    add('warning', shown, 'gpg-verify=false: machines will accept unsigned updates', `sign commits and ship the key: coreforge config new … --gpg-key FILE, or set gpg-verify=true with gpgkeypath=`);
 }

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { chmodSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { loadTreefile, splitPackages, evaluateCondition } from '../../src/config/index.js';
@@ -127,4 +128,27 @@ test('container: true forces its defaults in the file that sets it; an includer 
   const e = loadTreefile(join(d, 'e.yaml'), { arch: 'x86_64' }).treefile;
   assert.equal(e['boot-location'], 'modules');
   assert.equal(e.selinux, undefined);
+});
+
+test('kickstart treefiles (.ks): %packages, excludes, --exclude-weakdeps, %include; finalize.d', (t) => {
+  const d = tmp(t);
+  write(d, {
+    'top.yaml': 'ref: ks\ninclude: base.ks\npackages: [vim]\n',
+    'base.ks': '# comment\n%packages --exclude-weakdeps\nbash\n  # not a comment inside %packages? no: trimmed lines starting with # after spaces are packages\n-dnf\n%end\n%include more.ks\n',
+    'more.ks': '%packages\ncoreutils\n%end\n',
+    'bad.ks': '%packages\nbash\n',
+    'verb.ks': 'rootpw secret\n',
+    'loop.ks': '%include loop.ks\n',
+    'finalize.d/10-x': '#!/bin/sh\n',
+    'finalize.d/README': 'not executable',
+  });
+  chmodSync(join(d, 'finalize.d/10-x'), 0o755);
+  const l = loadTreefile(join(d, 'top.yaml'), { arch: 'x86_64' });
+  assert.deepEqual(l.treefile.packages, ['# not a comment inside %packages? no: trimmed lines starting with # after spaces are packages', 'bash', 'coreutils', 'vim']);
+  assert.deepEqual(l.treefile['exclude-packages'], ['dnf']);
+  assert.equal(l.treefile.recommends, false);
+  assert.deepEqual(l.externals.finalizeD, { '10-x': join(d, 'finalize.d/10-x') });
+  assert.throws(() => loadTreefile(join(d, 'bad.ks'), { arch: 'x86_64' }), /bad\.ks:1: Missing %end for %packages/);
+  assert.throws(() => loadTreefile(join(d, 'verb.ks'), { arch: 'x86_64' }), /verb\.ks:1: Unhandled verb: rootpw/);
+  assert.throws(() => loadTreefile(join(d, 'loop.ks'), { arch: 'x86_64' }), /Recursive include: .*loop\.ks/);
 });

@@ -1,9 +1,10 @@
-import { statSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { readdirSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { isErrno } from '../../errors.js';
 import { ConfigError } from '../errors.js';
 import { SourceDoc, typeName, type KeyPath } from '../source.js';
 import { evaluateCondition, substitute, validateVars, type VarValue } from './conditions.js';
+import { loadKickstart } from './kickstart.js';
 import { sortedSet } from './packages.js';
 import { KEYS, LEGACY, PROCESSING_KEYS, type MergeClass } from './schema.js';
 import type { LoadedTreefile, Treefile, TreefileExternals, TreefileKey } from './types.js';
@@ -58,8 +59,17 @@ class Loader {
     }
     this.seen.set(id, file);
     this.files.push(file);
+    const finalizeD = collectFinalizeD(dirname(file));
+    if (file.endsWith('.ks')) {
+      // A kickstart stands for packages/exclude-packages/recommends only (TreeComposeConfig::from_kickstart).
+      const ks = loadKickstart(file);
+      const cfg: Cfg = { packages: sortedSet(ks.packages), 'exclude-packages': ks['exclude-packages'] };
+      if (ks.recommends === false) cfg.recommends = false;
+      return { cfg, ext: { addFiles: [], finalizeD }, repovars: {} };
+    }
     const doc = SourceDoc.read(file, 'treefile');
     const { part, includes, conditionals, variables } = parseTreefileDoc(doc, [], doc.value, this.arch, dirname(file), true);
+    part.ext.finalizeD = finalizeD;
 
     // Variables: keys already known (CLI, includer, earlier siblings) win.
     for (const [k, v] of Object.entries(variables)) if (!(k in this.vars)) this.vars[k] = v;
@@ -234,6 +244,8 @@ function mergePart(dest: Part, src: Part): void {
   dest.ext.passwd ??= src.ext.passwd;
   dest.ext.group ??= src.ext.group;
   dest.ext.addFiles = [...src.ext.addFiles, ...dest.ext.addFiles];
+  // rpm-ostree inserts the included file's entries over the includer's (BTreeMap insert).
+  dest.ext.finalizeD = { ...(dest.ext.finalizeD ?? {}), ...(src.ext.finalizeD ?? {}) };
   dest.repovars = { ...src.repovars, ...dest.repovars };
 }
 
@@ -310,4 +322,21 @@ function sortKeysDeep(v: unknown): unknown {
       .sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)))
       .map((k) => [k, sortKeysDeep(o[k])]),
   );
+}
+
+/** Experimental rpm-ostree `finalize.d/`: executable regular files next to a treefile, by name. */
+function collectFinalizeD(dir: string): Record<string, string> {
+  const d = join(dir, 'finalize.d');
+  const out: Record<string, string> = {};
+  let names: string[];
+  try {
+    names = readdirSync(d);
+  } catch {
+    return out;
+  }
+  for (const n of names.sort()) {
+    const st = statSync(join(d, n), { throwIfNoEntry: false });
+    if (st?.isFile() && (st.mode & 0o100) !== 0) out[n] = join(d, n);
+  }
+  return out;
 }

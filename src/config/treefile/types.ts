@@ -113,6 +113,8 @@ export interface TreefileExternals {
   group?: string;
   /** `add-files`, in merged order: absolute source path and destination. */
   addFiles: { src: string; dest: string }[];
+  /** Experimental `finalize.d/` executables next to any treefile read: name → absolute path. */
+  finalizeD?: Record<string, string>;
 }
 
 export interface LoadedTreefile {

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { basename, join, relative, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import { AlreadyExistsError, InvalidInputError, UsageError } from '../errors.js';
@@ -61,8 +61,19 @@ export function newConfig(o: NewConfigOptions): NewConfigResult {
   const gpgKey = o.gpgKey ? resolve(cwd, o.gpgKey) : undefined;
   if (gpgKey && !existsSync(gpgKey)) throw new InvalidInputError(`--gpg-key: ${gpgKey} does not exist`);
   for (const p of o.packages ?? []) if (!/^\S+$/.test(p)) throw new UsageError(`--package: '${p}' is not a package name`);
-  const notes: string[] = [];
+  const existed = existsSync(dir);
+  try {
+    return scaffold(dir, upstream, branch, ref, name, remote, gpgKey, o);
+  } catch (e) {
+    // Leave nothing half-made behind: the user can rerun the same command.
+    for (const n of existsSync(dir) ? readdirSync(dir) : []) rmSync(join(dir, n), { recursive: true, force: true });
+    if (!existed) rmSync(dir, { recursive: true, force: true });
+    throw e;
+  }
+}
 
+function scaffold(dir: string, upstream: string, branch: string | undefined, ref: string, name: string, remote: string, gpgKey: string | undefined, o: NewConfigOptions): NewConfigResult {
+  const notes: string[] = [];
   mkdirSync(dir, { recursive: true });
   git(['init', '-q'], dir);
   const sub = sanitize(basename(upstream).replace(/\.git$/, '')) || 'fedora-coreos-config';

@@ -56,6 +56,12 @@ test('config new derives a config from a local upstream with real git', async (t
   const ck = await cli(['check', '--config', d, '--arch', 'x86_64'], { cwd: root, env: {} });
   assert.equal(ck.rc, 0, ck.stdout + ck.stderr);
 
+  // A bad upstream leaves nothing behind.
+  const bad = await cli(['config', 'new', 'nope', '--upstream', join(root, 'no-such-upstream')], { cwd: root, env: process.env });
+  assert.equal(bad.rc, 1);
+  assert.match(bad.stderr, /^error: git submodule add .*no-such-upstream failed: /);
+  assert.ok(!existsSync(join(root, 'nope')));
+
   // It refuses to overwrite a non-empty directory.
   const again = await cli(['config', 'new', 'myos', '--upstream', up], { cwd: root, env: process.env });
   assert.equal(again.rc, 1);

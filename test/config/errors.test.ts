@@ -80,6 +80,19 @@ test('broken symlink in overlay.d is a clear error; symlinked overlays are follo
   throwsConfig(() => listOverlays(join(d, 'cfg')), /overlay\.d\/15fcos: broken symlink to \.\.\/\.\.\/up\/overlay\.d\/15fcos/);
 });
 
+test('the CLI reports a broken overlay.d symlink as one error line', async (t) => {
+  const d = tmp(t);
+  write(d, { 'manifest.yaml': 'ref: x\npackages: [bash]\n' });
+  mkdirSync(join(d, 'overlay.d'));
+  symlinkSync('../upstream/overlay.d/05core', join(d, 'overlay.d', '05core'));
+  const r = await cli(['config', 'show', '--config', d, '--arch', 'x86_64'], { env: {} });
+  assert.equal(r.rc, 1);
+  assert.equal(r.stderr, 'error: overlay.d/05core: broken symlink to ../upstream/overlay.d/05core (is the upstream submodule checked out? try: git submodule update --init)\n');
+  const c = await cli(['check', '--config', d, '--arch', 'x86_64'], { env: {} });
+  assert.equal(c.rc, 1);
+  assert.match(c.stdout, /^error: overlay\.d: overlay\.d\/05core: broken symlink/m);
+});
+
 test('lockfile, repo file and image.yaml errors name file and key', (t) => {
   const d = tmp(t);
   write(d, { 'l.yaml': 'packages:\n  foo:\n    evr: 1-1\n    evra: 1-1.x86_64\n' });

@@ -52,6 +52,16 @@ test('config new derives a config from a local upstream with real git', async (t
     assert.ok(c.lockfile.packages.has('ignition'));
     assert.deepEqual(c.live?.files, ['zipl.prm']);
   }
+  const shown = await cli(['config', 'show', '--config', d, '--arch', 'ppc64le', '--json'], { env: {} });
+  assert.equal(shown.rc, 0, shown.stderr);
+  const sj = JSON.parse(shown.stdout) as { ref: string; repos: { id: string; lockfileRepo: boolean }[]; layers: { ref: string }[]; image: { 'ostree-remote': string }; lockfiles: string[]; live: number };
+  assert.equal(sj.ref, 'my/ppc64le/coreos/stable');
+  assert.deepEqual(sj.repos.map((x) => [x.id, x.lockfileRepo]), [['fedora', false], ['fedora-updates', false], ['fedora-coreos-pool', true]]);
+  assert.equal(sj.layers.at(-1)!.ref, 'overlay/99my');
+  assert.equal(sj.image['ostree-remote'], 'myremote');
+  assert.deepEqual(sj.lockfiles.map((f) => f.slice(d.length + 1)), ['manifest-lock.ppc64le.json', 'manifest-lock.overrides.yaml']);
+  assert.equal(sj.live, 1);
+
   // `coreforge check` has nothing to say about a fresh config.
   const ck = await cli(['check', '--config', d, '--arch', 'x86_64'], { cwd: root, env: {} });
   assert.equal(ck.rc, 0, ck.stdout + ck.stderr);

@@ -3,7 +3,7 @@ export * from './treefile/index.js';
 export { ConfigError } from './errors.js';
 export { SourceDoc, keyName, formatOf, type KeyPath } from './source.js';
 export { parseRepoFile, parseIni, readRepoDir, resolveRepos, resolveGpgKey, substituteRepoVars, type RepoConfig, type RepoVars, type RepoDirEntry, type ResolvedRepos } from './repofile.js';
-export { parseLockfile, mergeLockfiles, lockfilePaths, loadLockfiles, splitEvra, type Lockfile, type LockedPackage, type LockfileMetadata } from './lockfile.js';
+export { parseLockfile, mergeLockfiles, lockfilePaths, loadLockfiles, splitEvra, formatLockfile, type Lockfile, type LockedPackage, type LockfileMetadata, type LockfileInputPackage } from './lockfile.js';
 export { loadImageYaml, IMAGE_DEFAULTS, type ImageConfig, type LoadedImage } from './image.js';
 export { listOverlays, parseStatOverride, listTree, type Overlay, type StatOverride } from './overlays.js';
 export { loadLive, type LiveDir } from './live.js';

@@ -133,3 +133,46 @@ export function splitEvra(evra: string): { evr: string; arch: string } {
   if (i <= 0) throw new ConfigError(`'${evra}' is not [EPOCH:]VERSION-RELEASE.ARCH`);
   return { evr: evra.slice(0, i), arch: evra.slice(i + 1) };
 }
+
+/** One installed package, as a compose's depsolve reports it. */
+export interface LockfileInputPackage {
+  name: string;
+  /** `[E:]V-R` (epoch only when non-zero) */
+  evr: string;
+  arch: string;
+  /** `<algo>:<hex>` of the package in the repodata */
+  digest?: string;
+  /** The SRPM file name (`NetworkManager-1.46.2-1.fc40.src.rpm`); only its name part is kept. */
+  sourcerpm?: string;
+}
+
+/**
+ * The lockfile `rpm-ostree compose tree --ex-write-lockfile-to` writes
+ * (lockfile.rs lockfile_write): packages by name with evra + digest +
+ * metadata.sourcerpm (SRPM name), `generated` = today 00:00:00Z, each repo's
+ * repodata timestamp. `stripDigests` does what cosa does afterwards
+ * (`jq 'del(.packages[].digest)'`); cosa's files end with jq's newline.
+ */
+export function formatLockfile(input: {
+  packages: LockfileInputPackage[];
+  repos?: { id: string; generated: number | Date }[];
+  now?: Date;
+  stripDigests?: boolean;
+}): string {
+  const iso = (d: Date) => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
+  const now = input.now ?? new Date();
+  const today = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate()));
+  const byName = [...input.packages].sort((a, b) => Buffer.compare(Buffer.from(a.name), Buffer.from(b.name)));
+  const packages: Record<string, unknown> = {};
+  for (const p of byName) {
+    const e: Record<string, unknown> = { evra: `${p.evr}.${p.arch}` };
+    if (!input.stripDigests) e.digest = p.digest ?? null;
+    const parts = p.sourcerpm?.split('-');
+    if (parts && parts.length >= 3) e.metadata = { sourcerpm: parts.slice(0, -2).join('-') };
+    packages[p.name] = e;
+  }
+  const repos: Record<string, { generated: string }> = {};
+  for (const r of [...(input.repos ?? [])].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)))
+    repos[r.id] = { generated: iso(typeof r.generated === 'number' ? new Date(r.generated * 1000) : r.generated) };
+  return JSON.stringify({ packages, metadata: { generated: iso(today), rpmmd_repos: repos } }, null, 2) + '\n';
+}

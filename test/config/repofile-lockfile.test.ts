@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { lockfilePaths, loadLockfiles, mergeLockfiles, parseRepoFile, resolveRepos, splitEvra, substituteRepoVars, gpgcheckOffUnlessShipped } from '../../src/config/index.js';
+import { formatLockfile, parseLockfile, lockfilePaths, loadLockfiles, mergeLockfiles, parseRepoFile, resolveRepos, splitEvra, substituteRepoVars, gpgcheckOffUnlessShipped } from '../../src/config/index.js';
 import { FCOS, tmp, write } from './helpers.js';
 
 test('.repo files: sections, continuation lines, vars, defaults, gpgkey resolution', (t) => {
@@ -104,4 +105,22 @@ test('lockfiles merge in cosa order, later file wins the whole entry', (t) => {
   assert.deepEqual(mergeLockfiles([join(d, 'manifest-lock.x86_64.json')]).packages.get('a')!.digest, 'sha256:00ff');
   write(d, { 'manifest-lock.overrides.yaml': 'packages: {}\n', 'manifest-lock.overrides.json': '{"packages": {}}' });
   assert.throws(() => lockfilePaths(d, 'x86_64'), /both manifest-lock\.overrides\.yaml and manifest-lock\.overrides\.json exist/);
+});
+
+test('formatLockfile reproduces the committed fixture lockfiles byte for byte (every arch)', () => {
+  for (const arch of ['x86_64', 'aarch64', 'ppc64le', 's390x']) {
+    const file = join(FCOS, `manifest-lock.${arch}.json`);
+    const text = readFileSync(file, 'utf8');
+    const l = parseLockfile(file);
+    const packages = [...l.packages].map(([name, e]) => {
+      const { evr, arch: a } = splitEvra(e.evra!);
+      // A plausible SRPM file name; only the name part survives into the lockfile.
+      return { name, evr, arch: a, sourcerpm: `${String(e.metadata?.sourcerpm)}-1.0-1.fc40.src.rpm` };
+    });
+    const repos = Object.entries(l.metadata!.rpmmd_repos!).map(([id, r]) => ({ id, generated: new Date(r.generated) }));
+    const out = formatLockfile({ packages, repos, now: new Date(l.metadata!.generated!.replace('00:00:00Z', '17:45:12Z')), stripDigests: true });
+    assert.equal(out, text, arch);
+  }
+  const w = formatLockfile({ packages: [{ name: 'b', evr: '1:2-3', arch: 'x86_64', digest: 'sha256:ab', sourcerpm: 'b-src-2-3.src.rpm' }], now: new Date('2026-01-02T03:04:05Z') });
+  assert.deepEqual(JSON.parse(w), { packages: { b: { evra: '1:2-3.x86_64', digest: 'sha256:ab', metadata: { sourcerpm: 'b-src' } } }, metadata: { generated: '2026-01-02T00:00:00Z', rpmmd_repos: {} } });
 });

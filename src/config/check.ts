@@ -49,6 +49,10 @@ export function checkConfig(dir: string, arch: string): Finding[] {
   if (!m) return findings;
   const tf = m.treefile;
   const top = rel(mpath);
+  for (const w of m.warnings) {
+    const i = w.indexOf(': ');
+    add('warning', rel(w.slice(0, i)), w.slice(i + 2), 'fix the spelling of the key or remove it');
+  }
   const subs = submodules(dir);
 
   if (!tf.ref) add('error', `${top}: ref`, 'no ref: the compose needs a branch name', "add ref: 'NAME/${basearch}/coreos/STREAM' to manifest.yaml");

@@ -23,6 +23,9 @@ export function keyName(path: KeyPath): string {
  * that every validation error can name file:line:column and the key.
  */
 export class SourceDoc {
+  /** Non-fatal findings (e.g. nested keys rpm-ostree silently ignores), `file:line:col: key: msg`. */
+  readonly warnings: string[] = [];
+
   private constructor(
     readonly file: string,
     readonly format: SourceFormat,
@@ -105,6 +108,11 @@ export class SourceDoc {
       return undefined;
     }
     return undefined;
+  }
+
+  warn(path: KeyPath, msg: string, of: 'value' | 'key' = 'value'): void {
+    const k = keyName(path);
+    this.warnings.push(`${this.where(path, of)}: ${k ? `${k}: ` : ''}${msg}`);
   }
 
   /** Throw a ConfigError located at path: `file:line:col: key: msg`. */

@@ -32,7 +32,13 @@ test('wrong types name file:line:col and the key path', (t) => {
   write(d, { 'b.yaml': 'recommends: "no"\n' });
   throwsConfig(() => loadTreefile(join(d, 'b.yaml'), { arch: 'x86_64' }), /b\.yaml:1:13: recommends: expected a boolean/);
   write(d, { 'c.yaml': 'check-passwd:\n  type: file\n  filname: passwd\n' });
-  throwsConfig(() => loadTreefile(join(d, 'c.yaml'), { arch: 'x86_64' }), /c\.yaml:3:3: check-passwd\.filname: unknown key/);
+  throwsConfig(() => loadTreefile(join(d, 'c.yaml'), { arch: 'x86_64' }), /c\.yaml:2:3: check-passwd: type 'file' needs 'filename'/);
+  // Like serde in rpm-ostree, unknown keys inside nested structs are dropped, with a warning naming them.
+  write(d, { 'r.yaml': 'rojig:\n  name: a\n  summary: b\n  license: MIT\n  descripton: typo\n' });
+  const r = loadTreefile(join(d, 'r.yaml'), { arch: 'x86_64' });
+  assert.deepEqual(r.treefile.rojig, { name: 'a', summary: 'b', license: 'MIT' });
+  assert.equal(r.warnings.length, 1);
+  assert.match(r.warnings[0]!, /r\.yaml:5:3: rojig\.descripton: unknown key ignored/);
   write(d, { 'v.yaml': 'variables: {basearch: x}\n' });
   throwsConfig(() => loadTreefile(join(d, 'v.yaml'), { arch: 'x86_64' }), /variables\.basearch: cannot define reserved variable 'basearch'/);
   write(d, { 'l.yaml': 'gpg_key: a\ngpg-key: b\n' });

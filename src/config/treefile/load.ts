@@ -36,6 +36,7 @@ interface Conditional {
 class Loader {
   readonly seen = new Map<string, string>();
   readonly files: string[] = [];
+  readonly docs: SourceDoc[] = [];
   readonly vars: Record<string, VarValue>;
 
   constructor(readonly arch: string, cliVars: Record<string, VarValue>) {
@@ -68,6 +69,7 @@ class Loader {
       return { cfg, ext: { addFiles: [], finalizeD }, repovars: {} };
     }
     const doc = SourceDoc.read(file, 'treefile');
+    this.docs.push(doc);
     const { part, includes, conditionals, variables } = parseTreefileDoc(doc, [], doc.value, this.arch, dirname(file), true);
     part.ext.finalizeD = finalizeD;
 
@@ -309,6 +311,7 @@ export function loadTreefile(path: string, opts: LoadTreefileOptions): LoadedTre
     repovars: part.repovars,
     externals: part.ext,
     files: loader.files,
+    warnings: loader.docs.flatMap((d) => d.warnings),
   };
 }
 

@@ -55,18 +55,21 @@ const strMap: Checker = (doc, path, v) => {
   for (const [k, e] of Object.entries(m)) str(doc, [...path, k], e);
   return m;
 };
-/** A mapping with a fixed set of keys; unknown ones rejected like rpm-ostree's deny_unknown_fields. */
+/**
+ * A mapping with a fixed set of keys, output in declaration order (as serde
+ * serializes the struct). rpm-ostree's nested structs are not
+ * deny_unknown_fields: serde drops unknown keys silently, so we drop them
+ * too, but keep a warning (a typo there is otherwise invisible).
+ */
 const struct =
   (fields: Record<string, Checker>, required: string[] = []): Checker =>
   (doc, path, v) => {
     const m = mapping(doc, path, v);
-    const out: Record<string, unknown> = {};
-    for (const [k, e] of Object.entries(m)) {
-      const c = fields[k];
-      if (!c) doc.fail([...path, k], `unknown key (expected one of: ${Object.keys(fields).join(', ')})`, 'key');
-      out[k] = c(doc, [...path, k], e);
-    }
+    for (const k of Object.keys(m))
+      if (!fields[k]) doc.warn([...path, k], `unknown key ignored (rpm-ostree ignores it too; expected one of: ${Object.keys(fields).join(', ')})`, 'key');
     for (const r of required) if (!(r in m)) doc.fail(path, `missing required key '${r}'`);
+    const out: Record<string, unknown> = {};
+    for (const [k, c] of Object.entries(fields)) if (k in m) out[k] = c(doc, [...path, k], m[k]);
     return out;
   };
 const listOf =
@@ -78,21 +81,26 @@ const listOf =
 const u64OrStr: Checker = (doc, path, v) =>
   typeof v === 'string' || (typeof v === 'number' && Number.isInteger(v) && v >= 0) ? v : bad(doc, path, 'a string or a non-negative integer', v);
 
-const checkPasswd: Checker = (doc, path, v) => {
-  const m = struct({ type: oneOf('none', 'previous', 'file', 'data'), filename: str, entries: jsonMap }, ['type'])(doc, path, v) as {
-    type: string;
-    filename?: string;
-    entries?: Record<string, unknown>;
-  };
-  if (m.type === 'file' && m.filename === undefined) doc.fail(path, "type 'file' needs a 'filename'");
-  if (m.entries) {
-    for (const [k, e] of Object.entries(m.entries)) {
-      const ok = (x: unknown) => typeof x === 'number' && Number.isInteger(x) && x >= 0;
-      if (!(ok(e) || (Array.isArray(e) && e.length >= 1 && e.length <= 2 && e.every(ok)))) bad(doc, [...path, 'entries', k], 'an id or [uid, gid]', e);
+/** check-passwd / check-groups: serde internally tagged enum on `type`; only the variant's own field is kept. */
+const checkIds =
+  (groups: boolean): Checker =>
+  (doc, path, v) => {
+    const m = mapping(doc, path, v);
+    if (!('type' in m)) doc.fail(path, "missing required key 'type' (none, previous, file or data)");
+    const type = oneOf('none', 'previous', 'file', 'data')(doc, [...path, 'type'], m.type) as string;
+    const extra = type === 'file' ? 'filename' : type === 'data' ? 'entries' : undefined;
+    for (const k of Object.keys(m)) if (k !== 'type' && k !== extra) doc.warn([...path, k], `ignored for type '${type}'`, 'key');
+    if (extra && !(extra in m)) doc.fail(path, `type '${type}' needs '${extra}'`);
+    if (type === 'file') return { type, filename: str(doc, [...path, 'filename'], m.filename) };
+    if (type !== 'data') return { type };
+    const entries = mapping(doc, [...path, 'entries'], m.entries);
+    const ok = (x: unknown) => typeof x === 'number' && Number.isInteger(x) && x >= 0 && x <= 0xffffffff;
+    for (const [k, e] of Object.entries(entries)) {
+      const good = groups ? ok(e) : ok(e) || (Array.isArray(e) && e.length >= 1 && e.length <= 2 && e.every(ok));
+      if (!good) bad(doc, [...path, 'entries', k], groups ? 'a gid' : 'a uid, [uid] or [uid, gid]', e);
     }
-  }
-  return m;
-};
+    return { type, entries };
+  };
 
 const addFiles: Checker = (doc, path, v) =>
   listOf((d, p, e) => {
@@ -137,7 +145,7 @@ export const KEYS: Record<TreefileKey, KeySpec> = {
   'override-remove': { merge: 'U', check: strs },
   'ex-override-replace': { merge: 'L', check: overrideReplace },
   'override-replace-local': { merge: 'M', check: strMap },
-  initramfs: { merge: 'S', check: struct({ regenerate: bool, etc: strs, args: strs }) },
+  initramfs: { merge: 'S', check: struct({ regenerate: bool, etc: (d, p, v) => sortedSet(strs(d, p, v) as string[]), args: strs }, ['regenerate']) },
   custom: { merge: 'S', check: struct({ url: str, description: str }, ['url']) },
   'override-commit': { merge: 'S', check: str },
   'unconfigured-state': { merge: 'S', check: str },
@@ -181,8 +189,8 @@ export const KEYS: Record<TreefileKey, KeySpec> = {
   'mutate-os-release': { merge: 'S', check: str, vars: true },
   'etc-group-members': { merge: 'L', check: strs },
   'preserve-passwd': { merge: 'S', check: bool },
-  'check-passwd': { merge: 'S', check: checkPasswd },
-  'check-groups': { merge: 'S', check: checkPasswd },
+  'check-passwd': { merge: 'S', check: checkIds(false) },
+  'check-groups': { merge: 'S', check: checkIds(true) },
   'ignore-removed-users': { merge: 'U', check: strs },
   'ignore-removed-groups': { merge: 'U', check: strs },
   'postprocess-script': { merge: 'S', check: str },

@@ -130,4 +130,6 @@ export interface LoadedTreefile {
   externals: TreefileExternals;
   /** Every treefile read, in the order it was opened. */
   files: string[];
+  /** Non-fatal findings, `file:line:col: key: message` (nested keys rpm-ostree ignores). */
+  warnings: string[];
 }

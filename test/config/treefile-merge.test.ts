@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { chmodSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { loadTreefile, splitPackages, evaluateCondition } from '../../src/config/index.js';
+import { loadTreefile, splitPackages, evaluateCondition, treefileChecksum } from '../../src/config/index.js';
 import { tmp, write } from './helpers.js';
 
 test('include merge: scalars first-wins, lists prepended per include, maps includer wins, packages a set', (t) => {
@@ -151,4 +151,21 @@ test('kickstart treefiles (.ks): %packages, excludes, --exclude-weakdeps, %inclu
   assert.throws(() => loadTreefile(join(d, 'bad.ks'), { arch: 'x86_64' }), /bad\.ks:1: Missing %end for %packages/);
   assert.throws(() => loadTreefile(join(d, 'verb.ks'), { arch: 'x86_64' }), /verb\.ks:1: Unhandled verb: rootpw/);
   assert.throws(() => loadTreefile(join(d, 'loop.ks'), { arch: 'x86_64' }), /Recursive include: .*loop\.ks/);
+});
+
+test('treefileChecksum: stable across formatting, sensitive to content, externals and layers', (t) => {
+  const d = tmp(t);
+  write(d, {
+    'a.yaml': 'ref: r\npackages: [b, a]\nostree-layers: [overlay/x]\npostprocess-script: post.sh\nadd-files: [[f.txt, /usr/share/f.txt]]\n',
+    'b.yaml': '# a comment\npackages:\n  - a\n  - b\nref: r\nadd-files:\n  - [f.txt, /usr/share/f.txt]\npostprocess-script: post.sh\nostree-layers: [overlay/renamed]\nmetadata: {ignored: true}\n',
+    'post.sh': '#!/bin/sh\n',
+    'f.txt': 'one',
+  });
+  const a = treefileChecksum(loadTreefile(join(d, 'a.yaml'), { arch: 'x86_64' }));
+  assert.match(a, /^[0-9a-f]{64}$/);
+  assert.equal(treefileChecksum(loadTreefile(join(d, 'b.yaml'), { arch: 'x86_64' })), a);
+  assert.notEqual(treefileChecksum(loadTreefile(join(d, 'a.yaml'), { arch: 'aarch64' })), a);
+  assert.notEqual(treefileChecksum(loadTreefile(join(d, 'a.yaml'), { arch: 'x86_64' }), ['abc']), a);
+  write(d, { 'f.txt': 'two' });
+  assert.notEqual(treefileChecksum(loadTreefile(join(d, 'a.yaml'), { arch: 'x86_64' })), a);
 });

@@ -196,7 +196,7 @@ function parseTreefileDoc(doc: SourceDoc, base: KeyPath, value: unknown, arch: s
   if (cp?.type === 'file') ext.passwd = external('check-passwd', cp.filename!);
   const cg = cfg['check-groups'] as { type: string; filename?: string } | undefined;
   if (cg?.type === 'file') ext.group = external('check-groups', cg.filename!);
-  for (const [src, dest] of (cfg['add-files'] as [string, string][] | undefined) ?? []) ext.addFiles.push({ src: external('add-files', src), dest });
+  for (const [src, dest] of (cfg['add-files'] as [string, string][] | undefined) ?? []) ext.addFiles.push({ name: src, src: external('add-files', src), dest });
 
   return { part: { cfg, ext, repovars } satisfies Part, includes, conditionals, variables };
 }

@@ -111,8 +111,8 @@ export interface TreefileExternals {
   passwd?: string;
   /** Absolute path of `check-groups` `{type: file}`. */
   group?: string;
-  /** `add-files`, in merged order: absolute source path and destination. */
-  addFiles: { src: string; dest: string }[];
+  /** `add-files`, in merged order: source as written, absolute source path, destination. */
+  addFiles: { name: string; src: string; dest: string }[];
   /** Experimental `finalize.d/` executables next to any treefile read: name → absolute path. */
   finalizeD?: Record<string, string>;
 }

@@ -52,7 +52,8 @@ export function newConfig(o: NewConfigOptions): NewConfigResult {
   }
   const upstream = existsSync(resolve(cwd, o.upstream)) ? resolve(cwd, o.upstream) : o.upstream;
   const branch = o.branch;
-  const ref = o.ref ?? `${sanitize(basename(dir))}/\${basearch}/coreos/${branch ?? 'stable'}`;
+  // Default ref: <dir name>/${basearch}/coreos/<stream>, the stream being the branch we follow.
+  const ref = o.ref ?? `${sanitize(basename(dir))}/\${basearch}/coreos/${branch ?? defaultBranch(upstream) ?? 'stable'}`;
   const name = ref.split('/')[0]!;
   if (!SAFE_NAME.test(name)) throw new UsageError(`--ref: first component '${name}' must be a plain name (letters, digits, . _ -)`);
   const remote = o.remoteName ?? name;
@@ -204,4 +205,10 @@ export function gpgcheckOffUnlessShipped(text: string, configDir: string): { tex
     disabled.push(s.id);
   }
   return { text: lines.join('\n'), disabled };
+}
+
+/** The upstream's default branch (its HEAD), e.g. testing-devel for fedora-coreos-config. */
+function defaultBranch(upstream: string): string | undefined {
+  const r = spawnSync('git', ['ls-remote', '--symref', upstream, 'HEAD'], { encoding: 'utf8', env: { ...process.env, GIT_TERMINAL_PROMPT: '0' } });
+  return /^ref: refs\/heads\/(\S+)\s+HEAD$/m.exec(r.stdout ?? '')?.[1];
 }

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { chmodSync, existsSync, mkdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, renameSync, mkdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { ConfigRepo, loadTreefile } from '../../src/config/index.js';
@@ -81,8 +81,11 @@ test('config new derives a config from a local upstream with real git', async (t
 test('init clones the config with submodules; COREFORGE_CONFIG_GIT overrides it', async (t) => {
   const root = tmp(t);
   const up = makeUpstream(root);
-  const made = await cli(['config', 'new', 'derived', '--upstream', up, '--ref', 'acme/${basearch}/coreos/testing-devel'], { cwd: root, env: process.env });
+  const made = await cli(['config', 'new', 'acme', '--upstream', up], { cwd: root, env: process.env });
   assert.equal(made.rc, 0, made.stderr);
+  // The default ref names the directory and the upstream branch followed (its HEAD: testing-devel).
+  assert.match(made.stdout, /ref acme\/\$\{basearch\}\/coreos\/testing-devel,/);
+  renameSync(join(root, 'acme'), join(root, 'derived'));
   assert.match(made.stderr, /note: no --remote-url/);
   const build = join(root, 'build');
   mkdirSync(build);

@@ -101,7 +101,14 @@ export function checkConfig(dir: string, arch: string): Finding[] {
   ] as const) {
     for (const id of new Set(names)) {
       if (defined.has(id)) continue;
-      const src = upstreams.map((u) => u.sub).find((s) => existsSync(join(dir, s)) && readRepoDir(join(dir, s), repoVarsOf(m)).some((f) => f.repos.some((r) => r.id === id)));
+      const defines = (s: string) => {
+        try {
+          return readRepoDir(join(dir, s), repoVarsOf(m)).some((f) => f.repos.some((r) => r.id === id));
+        } catch {
+          return false;
+        }
+      };
+      const src = upstreams.map((u) => u.sub).find((s) => existsSync(join(dir, s)) && defines(s));
       add(
         'error',
         `${top}: ${key}`,

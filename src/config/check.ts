@@ -56,6 +56,14 @@ export function checkConfig(dir: string, arch: string): Finding[] {
   const subs = submodules(dir);
 
   if (!tf.ref) add('error', `${top}: ref`, 'no ref: the compose needs a branch name', "add ref: 'NAME/${basearch}/coreos/STREAM' to manifest.yaml");
+  if (tf.ref) {
+    const unresolved = /\$\{([^}]*)\}/.exec(tf.ref);
+    if (unresolved)
+      add('error', `${top}: ref`, `ref ${tf.ref} uses \${${unresolved[1]}}, which no file defines`, `define it under variables: in manifest.yaml, or spell the value out in ref`);
+    // ostree's ref grammar (ostree_validate_rev): components of [\w\d][-._\w\d]* joined by '/'.
+    else if (!/^[\w\d][-._\w\d]*(\/[\w\d][-._\w\d]*)*$/.test(tf.ref))
+      add('error', `${top}: ref`, `ref ${tf.ref} is not a valid OSTree ref`, 'use letters, digits, . _ - and / between components, e.g. myos/${basearch}/coreos/stable');
+  }
   if (!tf['automatic-version-prefix'])
     add('warning', `${top}: automatic-version-prefix`, 'no automatic-version-prefix: cosa requires it to version builds', "add automatic-version-prefix: '${releasever}.<date:%Y%m%d>.dev' (or include a manifest that sets it)");
   if (tf.packages.length === 0) add('error', `${top}: packages`, 'no packages: a compose needs at least one', 'add packages: [...] or include a manifest that has them');

@@ -68,6 +68,11 @@ test('check reports each problem with a one-line fix', async (t) => {
   const j = await cli(['check', '--config', d, '--arch', 'x86_64', '--json'], { env: {} });
   assert.equal((JSON.parse(j.stdout) as { findings: unknown[] }).findings.length, checkConfig(d, 'x86_64').length);
 
+  write(d, { 'manifest.yaml': 'ref: myos/${basearch}/${strem}\ninclude: fedora-coreos-config/manifest.yaml\n' });
+  assert.ok(checkConfig(d, 'x86_64').some((x) => x.where === 'manifest.yaml: ref' && /uses \$\{strem\}, which no file defines/.test(x.message)));
+  write(d, { 'manifest.yaml': 'ref: my os//x\ninclude: fedora-coreos-config/manifest.yaml\n' });
+  assert.ok(checkConfig(d, 'x86_64').some((x) => /is not a valid OSTree ref/.test(x.message)));
+
   // A broken manifest is a finding too, not a crash.
   write(d, { 'manifest.yaml': 'ref: [oops]\n' });
   const b = checkConfig(d, 'x86_64');

@@ -49,6 +49,8 @@ export function parseLockfile(file: string): { packages: Map<string, LockedPacka
       const m = e as Record<string, unknown>;
       const out: LockedPackage = { source: file };
       for (const [k, x] of Object.entries(m)) {
+        // Optional fields (digest, metadata) may be null, as serde reads None.
+        if (x === null && (k === 'digest' || k === 'metadata')) continue;
         if (k === 'evra' || k === 'evr' || k === 'digest') {
           if (typeof x !== 'string') doc.fail([...at, k], `expected a string, found ${typeName(x)}`);
           out[k] = x;

@@ -63,6 +63,15 @@ test('arch-include, packages-$arch, conditional-include, variables', (t) => {
   assert.deepEqual(s.packages, ['arm', 'devtool', 'late', 'top']);
 });
 
+test('a key with no value is absent (serde Option), in YAML and JSON', (t) => {
+  const d = tmp(t);
+  write(d, { 'n.yaml': 'ref: x\npackages:\n  # all commented out\npostprocess:\ninclude:\n', 'n.json': '{"ref": "y", "packages": null, "repos": null}' });
+  const y = loadTreefile(join(d, 'n.yaml'), { arch: 'x86_64' }).treefile;
+  assert.deepEqual([y.ref, y.packages, y.postprocess], ['x', [], undefined]);
+  const j = loadTreefile(join(d, 'n.json'), { arch: 'x86_64' }).treefile;
+  assert.deepEqual([j.ref, j.repos], ['y', undefined]);
+});
+
 test('JSON treefiles ignore unknown keys; legacy underscore spellings are accepted', (t) => {
   const d = tmp(t);
   write(d, {

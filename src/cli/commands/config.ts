@@ -48,6 +48,7 @@ async function show(argv: string[], ctx: CliContext): Promise<number> {
   if (args.length > 0) throw new UsageError('config show takes no arguments (use --config DIR)');
   const dir = resolveConfigDir({ config: opts.config, cwd: ctx.cwd, env: ctx.env });
   const c = ConfigRepo.load(dir, { arch: checkArch(opts.arch ?? hostBasearch()) });
+  for (const w of c.manifest.warnings) ctx.stderr.write(`warning: ${w}\n`);
   const summary = {
     config: c.dir,
     arch: c.arch,

@@ -27,6 +27,7 @@ export const manifestCommand: Command = {
     const arch = checkArch(opts.arch ?? hostBasearch());
     const file = args[0] ? resolve(ctx.cwd, args[0]) : manifestPath(resolveConfigDir({ config: opts.config, cwd: ctx.cwd, env: ctx.env }));
     const t = loadTreefile(file, { arch });
+    for (const w of t.warnings) ctx.stderr.write(`warning: ${w}\n`);
     if (opts.json) {
       out(ctx, JSON.stringify(t.treefile, null, 2));
       return 0;

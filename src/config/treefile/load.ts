@@ -133,6 +133,8 @@ function parseTreefileDoc(doc: SourceDoc, base: KeyPath, value: unknown, arch: s
   }
 
   for (const [key, v] of Object.entries(raw)) {
+    // serde: every field is an Option, and `key:` with no value (null) is None.
+    if (v === null && (key in KEYS || key in LEGACY || key in PROCESSING_KEYS || key === 'conditional-include')) continue;
     const name = (LEGACY[key] ?? key) as TreefileKey;
     const spec = KEYS[name];
     if (spec) {

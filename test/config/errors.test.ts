@@ -47,6 +47,16 @@ test('wrong types name file:line:col and the key path', (t) => {
   throwsConfig(() => loadTreefile(join(d, 'ci.yaml'), { arch: 'x86_64' }), /ci\.yaml:3:9: conditional-include\[0\]\.if: .*not the same type/);
 });
 
+test('external files (postprocess-script, add-files, check-passwd file) must exist, relative to the declaring file', (t) => {
+  const d = tmp(t);
+  write(d, { 'm.yaml': 'include: sub/i.yaml\n', 'sub/i.yaml': 'postprocess-script: post.sh\n', 'a.yaml': 'add-files:\n  - [here.txt, /usr/share/x]\n', 'p.yaml': 'check-groups: {type: file, filename: group}\n' });
+  throwsConfig(() => loadTreefile(join(d, 'm.yaml'), { arch: 'x86_64' }), /sub\/i\.yaml:1:21: postprocess-script: .*sub\/post\.sh not found/);
+  throwsConfig(() => loadTreefile(join(d, 'a.yaml'), { arch: 'x86_64' }), /a\.yaml:2:6: add-files\[0\]\[0\]: .*here\.txt not found/);
+  throwsConfig(() => loadTreefile(join(d, 'p.yaml'), { arch: 'x86_64' }), /p\.yaml:1:38: check-groups\.filename: .*group not found/);
+  write(d, { 'sub/post.sh': '#!/bin/sh\n' });
+  assert.equal(loadTreefile(join(d, 'm.yaml'), { arch: 'x86_64' }).externals.postprocessScript, join(d, 'sub', 'post.sh'));
+});
+
 test('unknown keys are rejected in YAML with file:line:col', (t) => {
   const d = tmp(t);
   write(d, { 'm.yaml': 'ref: x\nincldue: other.yaml\n' });

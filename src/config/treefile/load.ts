@@ -118,6 +118,8 @@ function parseTreefileDoc(doc: SourceDoc, base: KeyPath, value: unknown, arch: s
   if (value === null || typeof value !== 'object' || Array.isArray(value)) doc.fail(base, `a treefile must be a mapping, found ${typeName(value)}`);
   const raw = { ...(value as Record<string, unknown>) };
   const at = (k: string | number, ...rest: (string | number)[]): KeyPath => [...base, k, ...rest];
+  // Where a (possibly legacy-spelled) key was written.
+  const keyAt = (k: string): KeyPath => at(Object.keys(value as object).find((x) => (LEGACY[x] ?? x) === k) ?? k);
   const cfg: Cfg = {};
   const ext: TreefileExternals = { addFiles: [] };
   const variables: Record<string, VarValue> = {};
@@ -189,16 +191,21 @@ function parseTreefileDoc(doc: SourceDoc, base: KeyPath, value: unknown, arch: s
     cfg['tmp-is-dir'] ??= true;
   }
 
-  const external = (k: string, rel: string): string => {
-    if (!allowExternals) doc.fail(at(k), 'an inline conditional-include treefile cannot refer to external files');
-    return resolve(dir, rel);
+  // rpm-ostree opens these at parse time, relative to the declaring file: a missing one is an error here.
+  const external = (path: KeyPath, rel: string): string => {
+    if (!allowExternals) doc.fail(path, 'an inline conditional-include treefile cannot refer to external files');
+    const abs = resolve(dir, rel);
+    const st = statSync(abs, { throwIfNoEntry: false });
+    if (!st) doc.fail(path, `${abs} not found`);
+    if (!st.isFile()) doc.fail(path, `${abs} is not a regular file`);
+    return abs;
   };
-  if (cfg['postprocess-script'] !== undefined) ext.postprocessScript = external('postprocess-script', cfg['postprocess-script'] as string);
+  if (cfg['postprocess-script'] !== undefined) ext.postprocessScript = external(keyAt('postprocess-script'), cfg['postprocess-script'] as string);
   const cp = cfg['check-passwd'] as { type: string; filename?: string } | undefined;
-  if (cp?.type === 'file') ext.passwd = external('check-passwd', cp.filename!);
+  if (cp?.type === 'file') ext.passwd = external(at('check-passwd', 'filename'), cp.filename!);
   const cg = cfg['check-groups'] as { type: string; filename?: string } | undefined;
-  if (cg?.type === 'file') ext.group = external('check-groups', cg.filename!);
-  for (const [src, dest] of (cfg['add-files'] as [string, string][] | undefined) ?? []) ext.addFiles.push({ name: src, src: external('add-files', src), dest });
+  if (cg?.type === 'file') ext.group = external(at('check-groups', 'filename'), cg.filename!);
+  ((cfg['add-files'] as [string, string][] | undefined) ?? []).forEach(([src, dest], i) => ext.addFiles.push({ name: src, src: external(at('add-files', i, 0), src), dest }));
 
   return { part: { cfg, ext, repovars } satisfies Part, includes, conditionals, variables };
 }

@@ -145,6 +145,11 @@ export function checkConfig(dir: string, arch: string): Finding[] {
       }
     }
 
+  // remove-files: rpm-ostree refuses absolute paths and '..' at compose time.
+  for (const f of tf['remove-files'] ?? [])
+    if (f.startsWith('/') || f.split('/').includes('..'))
+      add('error', `${top}: remove-files`, `'${f}' must be a relative path without '..' (the compose would fail)`, `write it relative to the root, e.g. ${f.replace(/^\/+/, '').split('/').filter((x) => x !== '..').join('/') || 'usr/share/doc'}`);
+
   // packages vs exclude-packages (rpm-ostree fails the compose).
   for (const p of tf['exclude-packages'] ?? [])
     if (tf.packages.includes(p)) add('error', `${top}: packages`, `${p} is both in packages and in exclude-packages`, `remove ${p} from one of the two lists`);

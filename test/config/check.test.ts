@@ -70,7 +70,9 @@ test('check reports each problem with a one-line fix', async (t) => {
 
   write(d, { 'manifest.yaml': 'ref: myos/${basearch}/${strem}\ninclude: fedora-coreos-config/manifest.yaml\n' });
   assert.ok(checkConfig(d, 'x86_64').some((x) => x.where === 'manifest.yaml: ref' && /uses \$\{strem\}, which no file defines/.test(x.message)));
-  write(d, { 'manifest.yaml': 'ref: my os//x\ninclude: fedora-coreos-config/manifest.yaml\n' });
+  write(d, { 'manifest.yaml': 'ref: my os//x\ninclude: fedora-coreos-config/manifest.yaml\nremove-files: [/usr/share/x, usr/../etc]\n' });
+  const rf = checkConfig(d, 'x86_64').filter((x) => x.where === 'manifest.yaml: remove-files');
+  assert.deepEqual(rf.map((x) => x.fix), ['write it relative to the root, e.g. usr/share/x', 'write it relative to the root, e.g. usr/etc']);
   assert.ok(checkConfig(d, 'x86_64').some((x) => /is not a valid OSTree ref/.test(x.message)));
 
   // A broken manifest is a finding too, not a crash.

@@ -134,9 +134,8 @@ function scaffold(dir: string, upstream: string, branch: string | undefined, ref
     mkdirSync(join(odir, 'etc/ostree/remotes.d'), { recursive: true });
     writeFileSync(join(odir, 'etc/ostree/remotes.d', `${remote}.conf`), conf.join('\n') + '\n');
   } else {
-    mkdirSync(odir, { recursive: true });
-    writeFileSync(join(odir, '.gitkeep'), '');
-    notes.push(`no --remote-url: add overlay.d/${overlay}/etc/ostree/remotes.d/${remote}.conf before building (coreforge check reports it)`);
+    // No placeholder file: whatever is in an overlay lands in the OS tree.
+    notes.push(`no --remote-url: create overlay.d/${overlay}/etc/ostree/remotes.d/${remote}.conf and add overlay/${overlay} to ostree-layers before building (coreforge check reports it)`);
   }
 
   // image.yaml: a copy with our remote; an include points into the submodule.
@@ -157,9 +156,10 @@ function scaffold(dir: string, upstream: string, branch: string | undefined, ref
     `ref: ${JSON.stringify(ref)}`,
     `include: ${sub}/manifest.yaml`,
   ];
-  if (o.repos?.length) m.push('repos:', ...o.repos.map((r) => `  - ${r}`));
-  if (o.packages?.length) m.push('packages:', ...o.packages.map((p) => `  - ${p}`));
-  m.push('ostree-layers:', `  - overlay/${overlay}`);
+  const scalar = (v: string) => (/^[A-Za-z0-9_/][A-Za-z0-9._+/-]*$/.test(v) ? v : JSON.stringify(v));
+  if (o.repos?.length) m.push('repos:', ...o.repos.map((r) => `  - ${scalar(r)}`));
+  if (o.packages?.length) m.push('packages:', ...o.packages.map((p) => `  - ${scalar(p)}`));
+  if (o.remoteUrl) m.push('ostree-layers:', `  - overlay/${overlay}`);
   if (upstreamRemote && upstreamRemote !== remote && upstreamRemote !== 'NONE') {
     m.push(
       'postprocess:',

@@ -10,7 +10,7 @@ test('config new derives a config from a local upstream with real git', async (t
   const up = makeUpstream(root);
   write(root, { 'key.asc': '-----BEGIN PGP PUBLIC KEY BLOCK-----\n\nfake\n-----END PGP PUBLIC KEY BLOCK-----\n' });
   const r = await cli(
-    ['config', 'new', 'myos', '--upstream', up, '--branch', 'stable', '--ref', 'my/${basearch}/coreos/stable', '--package', 'hdparm', '--package', 'htop', '--repo', 'fedora', '--remote-name', 'myremote', '--remote-url', 'https://updates.example.com/repo', '--gpg-key', 'key.asc'],
+    ['config', 'new', 'myos', '--upstream', up, '--branch', 'stable', '--ref', 'my/${basearch}/coreos/stable', '--package', 'hdparm', '--package', 'htop', '--package', '@odd:name', '--repo', 'fedora', '--remote-name', 'myremote', '--remote-url', 'https://updates.example.com/repo', '--gpg-key', 'key.asc'],
     { cwd: root, env: process.env },
   );
   assert.equal(r.rc, 0, r.stderr);
@@ -40,6 +40,7 @@ test('config new derives a config from a local upstream with real git', async (t
     const c = ConfigRepo.load(d, { arch });
     assert.equal(c.treefile.ref, `my/${arch}/coreos/stable`);
     assert.ok(c.treefile.packages.includes('hdparm') && c.treefile.packages.includes('htop') && c.treefile.packages.includes('ignition'));
+    assert.ok(c.treefile.packages.includes('@odd:name'), 'names YAML would misread are quoted');
     assert.deepEqual(c.treefile.repos, ['fedora', 'fedora-updates', 'fedora']);
     assert.deepEqual(c.repos.map((x) => x.id), ['fedora', 'fedora-updates', 'fedora-coreos-pool']);
     assert.equal(c.repos.find((x) => x.id === 'fedora')!.gpgcheck, false);
@@ -87,6 +88,7 @@ test('init clones the config with submodules; COREFORGE_CONFIG_GIT overrides it'
   assert.match(made.stdout, /ref acme\/\$\{basearch\}\/coreos\/testing-devel,/);
   renameSync(join(root, 'acme'), join(root, 'derived'));
   assert.match(made.stderr, /note: no --remote-url/);
+  assert.ok(!existsSync(join(root, 'acme', 'overlay.d', '99acme')), 'no placeholder overlay');
   const build = join(root, 'build');
   mkdirSync(build);
   const r = await cli(['init', join(root, 'derived')], { cwd: build, env: process.env });

@@ -20,13 +20,19 @@ export function resolveConfigDir(opts: { config?: string | undefined; cwd: strin
   }
   const src = join(opts.cwd, 'src', 'config');
   if (existsSync(src)) return src;
-  if (['manifest.yaml', 'manifest.json'].some((n) => existsSync(join(opts.cwd, n)))) return opts.cwd;
+  if (hasManifest(opts.cwd)) return opts.cwd;
   throw new NotFoundError(`no config found in ${opts.cwd}: run 'coreforge init CONFIG_GIT' in an empty build directory, or pass --config DIR`);
 }
 
 function must(dir: string, from: string): string {
   if (!existsSync(dir)) throw new NotFoundError(`${from}: config directory ${dir} does not exist`);
+  // A build directory given where a config is expected: use its src/config.
+  if (!hasManifest(dir) && hasManifest(join(dir, 'src', 'config'))) return join(dir, 'src', 'config');
   return dir;
+}
+
+function hasManifest(dir: string): boolean {
+  return ['manifest.yaml', 'manifest.yml', 'manifest.json'].some((n) => existsSync(join(dir, n)));
 }
 
 export function git(args: string[], cwd: string, what?: string): string {

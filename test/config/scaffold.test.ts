@@ -94,6 +94,8 @@ test('init clones the config with submodules; COREFORGE_CONFIG_GIT overrides it'
   const r = await cli(['init', join(root, 'derived')], { cwd: build, env: process.env });
   assert.equal(r.rc, 0, r.stderr);
   for (const d of ['builds', 'cache', 'tmp', 'src/config/manifest.yaml', 'src/config/fedora-coreos-config/manifest.yaml']) assert.ok(existsSync(join(build, d)), d);
+  const viaBuild = await cli(['manifest', '--config', build, '--arch', 'aarch64', '--json'], { cwd: root, env: {} });
+  assert.equal((JSON.parse(viaBuild.stdout) as { ref: string }).ref, 'acme/aarch64/coreos/testing-devel', '--config BUILDDIR uses its src/config');
   const m = await cli(['manifest', '--arch', 'aarch64', '--json'], { cwd: build, env: {} });
   assert.equal(m.rc, 0, m.stderr);
   assert.equal((JSON.parse(m.stdout) as { ref: string }).ref, 'acme/aarch64/coreos/testing-devel');

@@ -178,3 +178,13 @@ test('treefileChecksum: stable across formatting, sensitive to content, external
   write(d, { 'f.txt': 'two' });
   assert.notEqual(treefileChecksum(loadTreefile(join(d, 'a.yaml'), { arch: 'x86_64' })), a);
 });
+
+test('the postprocess ordering example of rpm-ostree docs/treefile.md', (t) => {
+  const d = tmp(t);
+  write(d, {
+    'manifest.yaml': 'include:\n  - manifests/kernel.yaml\n  - manifests/bootupd.yaml\npostprocess:\n  - echo foo\n',
+    'manifests/kernel.yaml': 'postprocess:\n  - echo bar\n',
+    'manifests/bootupd.yaml': 'postprocess:\n  - echo baz\n',
+  });
+  assert.deepEqual(loadTreefile(join(d, 'manifest.yaml'), { arch: 'x86_64' }).treefile.postprocess, ['echo baz', 'echo bar', 'echo foo']);
+});

@@ -183,3 +183,22 @@ test('packages split like split_whitespace_unless_quoted', (t) => {
   assert.deepEqual(ok('foobar >= 1.0 quuz'), ['1.0', '>=', 'foobar', 'quuz']);
   for (const bad of ["foobar >= 1.0'", "'foobar >= 1.0 baz-package", "'foobar >= 1.0' quuz' corge"]) assert.throws(() => ok(bad), /p\.yaml:2:5: packages\[0\]: Missing terminating quote/);
 });
+
+test('check-passwd / check-groups variants', (t) => {
+  const d = tmp(t);
+  write(d, {
+    'n.yaml': PRELUDE + 'check-passwd: { "type": "none" }\n',
+    'data.yaml': PRELUDE + 'check-passwd: { "type": "data", "entries": { "bin": 1, "adm": [3, 4], "foo" : [2] } }\ncheck-groups: { "type": "data", "entries": { "wheel": 10 } }\n',
+    'file.yaml': PRELUDE + 'check-passwd: { "type": "file", "filename": "local-file" }\n',
+    'local-file': '',
+    'badg.yaml': PRELUDE + 'check-groups: { "type": "data", "entries": { "wheel": [10, 10] } }\n',
+  });
+  assert.deepEqual(loadTreefile(join(d, 'n.yaml'), { arch: 'x86_64' }).treefile['check-passwd'], { type: 'none' });
+  const data = loadTreefile(join(d, 'data.yaml'), { arch: 'x86_64' }).treefile;
+  assert.deepEqual(data['check-passwd'], { type: 'data', entries: { adm: [3, 4], bin: 1, foo: [2] } });
+  assert.deepEqual(data['check-groups'], { type: 'data', entries: { wheel: 10 } });
+  const f = loadTreefile(join(d, 'file.yaml'), { arch: 'x86_64' });
+  assert.deepEqual(f.treefile['check-passwd'], { type: 'file', filename: 'local-file' });
+  assert.equal(f.externals.passwd, join(d, 'local-file'));
+  assert.throws(() => loadTreefile(join(d, 'badg.yaml'), { arch: 'x86_64' }), /check-groups\.entries\.wheel: expected a gid/);
+});

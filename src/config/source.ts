@@ -30,9 +30,22 @@ export class SourceDoc {
     readonly file: string,
     readonly format: SourceFormat,
     readonly value: unknown,
-    private readonly doc: Document | undefined,
-    private readonly lines: LineCounter | undefined,
+    private doc: Document | undefined,
+    private lines: LineCounter | undefined,
+    /** JSON: the text, parsed for positions only when an error needs one. */
+    private readonly lazyText?: string,
   ) {}
+
+  private located(): { doc: Document; lines: LineCounter } | undefined {
+    if (!this.doc && this.lazyText !== undefined && !this.lines) {
+      // JSON is YAML 1.2: a YAML parse of the same text knows each value's line and column.
+      const lines = new LineCounter();
+      const doc = parseDocument(this.lazyText, { lineCounter: lines, uniqueKeys: false });
+      this.lines = lines;
+      if (doc.errors.length === 0) this.doc = doc;
+    }
+    return this.doc && this.lines ? { doc: this.doc, lines: this.lines } : undefined;
+  }
 
   static read(file: string, what = 'file'): SourceDoc {
     let text: string;
@@ -60,10 +73,7 @@ export class SourceDoc {
         const where = pos ? `:${fmtPos(pos)}` : '';
         throw new ConfigError(`${file}${where}: invalid JSON: ${(e as Error).message.replace(/\s+/g, ' ')}`);
       }
-      // A second, YAML-mode parse only to know line/column of each value (JSON is YAML 1.2).
-      const lines = new LineCounter();
-      const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: false });
-      return new SourceDoc(file, format, value, doc.errors.length ? undefined : doc, lines);
+      return new SourceDoc(file, format, value, undefined, undefined, text);
     }
     const lines = new LineCounter();
     const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: true, version: '1.2' });
@@ -89,20 +99,22 @@ export class SourceDoc {
   }
 
   position(path: KeyPath, of: 'value' | 'key' = 'value'): { line: number; col: number } | undefined {
-    if (!this.doc || !this.lines) return undefined;
+    const loc = this.located();
+    if (!loc) return undefined;
+    const { doc, lines } = loc;
     try {
       if (of === 'key' && path.length > 0) {
-        const parent = path.length === 1 ? this.doc.contents : this.doc.getIn(path.slice(0, -1), true);
+        const parent = path.length === 1 ? doc.contents : doc.getIn(path.slice(0, -1), true);
         if (isMap(parent)) {
           const last = path[path.length - 1];
           const pair = parent.items.find((p) => isScalar(p.key) && p.key.value === last);
           const r = pair && isScalar(pair.key) ? pair.key.range : undefined;
-          if (r) return this.lines.linePos(r[0]);
+          if (r) return lines.linePos(r[0]);
         }
       }
-      const node = path.length === 0 ? this.doc.contents : this.doc.getIn(path, true);
+      const node = path.length === 0 ? doc.contents : doc.getIn(path, true);
       const r = (node as { range?: [number, number, number] } | undefined)?.range;
-      if (r) return this.lines.linePos(r[0]);
+      if (r) return lines.linePos(r[0]);
       if (path.length > 0) return this.position(path.slice(0, -1), of);
     } catch {
       return undefined;

@@ -39,5 +39,8 @@ export function splitPackages(entry: string): string[] {
 
 /** rpm-ostree keeps packages in a BTreeSet: unique, byte-order sorted. */
 export function sortedSet(items: Iterable<string>): string[] {
-  return [...new Set(items)].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+  return [...new Set(items)]
+    .map((s) => ({ s, b: Buffer.from(s) }))
+    .sort((x, y) => Buffer.compare(x.b, y.b))
+    .map((x) => x.s);
 }

@@ -65,6 +65,15 @@ test('check reports each problem with a one-line fix', async (t) => {
   const r = await cli(['check', '--config', d, '--arch', 'x86_64'], { env: {} });
   assert.equal(r.rc, 1);
   assert.match(r.stdout, /^error: manifest\.yaml: ref: .*\n  fix: /m);
+  const all = await cli(['check', '--config', d, '--arch', 'all', '--json'], { env: {} });
+  assert.equal(all.rc, 1);
+  const af = (JSON.parse(all.stdout) as { arches: string[]; findings: { where: string; message: string; arches: string[] }[] });
+  assert.deepEqual(af.arches, ['x86_64', 'aarch64', 'ppc64le', 's390x']);
+  const refF = af.findings.filter((x) => x.where === 'manifest.yaml: ref');
+  assert.equal(refF.length, 1, 'one finding for all arches');
+  assert.deepEqual(refF[0]!.arches, ['x86_64', 'aarch64', 'ppc64le', 's390x']);
+  // The x86_64-only override lockfile is only checked for x86_64.
+  assert.deepEqual(af.findings.find((x) => /oldtool/.test(x.message))!.arches, ['x86_64']);
   const j = await cli(['check', '--config', d, '--arch', 'x86_64', '--json'], { env: {} });
   assert.equal((JSON.parse(j.stdout) as { findings: unknown[] }).findings.length, checkConfig(d, 'x86_64').length);
 

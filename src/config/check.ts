@@ -1,4 +1,4 @@
-import { existsSync, lstatSync, readFileSync } from 'node:fs';
+import { existsSync, lstatSync, readdirSync, readFileSync } from 'node:fs';
 import { isAbsolute, join, relative } from 'node:path';
 import { isCoreforgeError } from '../errors.js';
 import { manifestPath, repoVarsOf } from './configrepo.js';
@@ -45,7 +45,11 @@ export function checkConfig(dir: string, arch: string): Finding[] {
 
   const mpath = attempt('manifest.yaml', () => manifestPath(dir), 'create manifest.yaml, e.g. with: coreforge config new DIR --upstream URL');
   if (!mpath) return findings;
-  const m = attempt(rel(mpath), () => loadTreefile(mpath, { arch }), 'fix the file and key named above');
+  // An upstream submodule that is not checked out breaks everything after it: say so first.
+  const subs = submodules(dir);
+  const missing = subs.filter((sub) => !existsSync(join(dir, sub)) || readdirSync(join(dir, sub)).length === 0);
+  for (const sub of missing) add('error', sub, `submodule ${sub} is not checked out`, 'run: git submodule update --init');
+  const m = attempt(rel(mpath), () => loadTreefile(mpath, { arch }), missing.length ? 'run: git submodule update --init' : 'fix the file and key named above');
   if (!m) return findings;
   const tf = m.treefile;
   const top = rel(mpath);
@@ -53,7 +57,6 @@ export function checkConfig(dir: string, arch: string): Finding[] {
     const i = w.indexOf(': ');
     add('warning', rel(w.slice(0, i)), w.slice(i + 2), 'fix the spelling of the key or remove it');
   }
-  const subs = submodules(dir);
 
   if (!tf.ref) add('error', `${top}: ref`, 'no ref: the compose needs a branch name', "add ref: 'NAME/${basearch}/coreos/STREAM' to manifest.yaml");
   if (tf.ref) {
@@ -72,13 +75,7 @@ export function checkConfig(dir: string, arch: string): Finding[] {
   const upstreams: { sub: string; manifest?: LoadedTreefile; image?: LoadedImage }[] = [];
   for (const sub of subs) {
     const um = join(dir, sub, 'manifest.yaml');
-    if (!existsSync(um)) {
-      if (!existsSync(join(dir, sub))) continue;
-      if (lstatSync(join(dir, sub)).isDirectory() && !existsSync(join(dir, sub, '.git'))) {
-        add('error', sub, `submodule ${sub} is not checked out`, 'run: git submodule update --init');
-      }
-      continue;
-    }
+    if (!existsSync(um)) continue;
     const u: (typeof upstreams)[number] = { sub };
     try {
       u.manifest = loadTreefile(um, { arch });

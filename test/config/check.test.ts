@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -83,6 +84,13 @@ test('check reports each problem with a one-line fix', async (t) => {
   const rf = checkConfig(d, 'x86_64').filter((x) => x.where === 'manifest.yaml: remove-files');
   assert.deepEqual(rf.map((x) => x.fix), ['write it relative to the root, e.g. usr/share/x', 'write it relative to the root, e.g. usr/etc']);
   assert.ok(checkConfig(d, 'x86_64').some((x) => /is not a valid OSTree ref/.test(x.message)));
+
+  // An upstream submodule that is not checked out is named first, with its fix.
+  const clone = join(root, 'clone');
+  spawnSync('git', ['clone', '-q', d, clone]);
+  const sc = checkConfig(clone, 'x86_64');
+  assert.equal(sc[0]!.message, 'submodule fedora-coreos-config is not checked out');
+  assert.equal(sc[0]!.fix, 'run: git submodule update --init');
 
   // A broken manifest is a finding too, not a crash.
   write(d, { 'manifest.yaml': 'ref: [oops]\n' });

@@ -76,7 +76,9 @@ export function initBuildDir(opts: InitOptions): { configDir: string } {
     const local = existsSync(resolve(dir, opts.source)) ? resolve(dir, opts.source) : opts.source;
     const cloneTo = opts.subdir ? join(dir, 'src', 'config-git') : configDir;
     // Local upstreams: submodules that point at file paths need protocol.file.allow.
-    git(['-c', 'protocol.file.allow=always', 'clone', '--recurse-submodules', ...(opts.branch ? ['--branch', opts.branch] : []), local, cloneTo], dir, `git clone ${local}`);
+    // Remote configs are cloned shallow, as cosa does; local paths in full (git ignores --depth there).
+    const shallow = local === opts.source && !existsSync(local) ? ['--depth=1', '--shallow-submodules'] : [];
+    git(['-c', 'protocol.file.allow=always', 'clone', ...shallow, '--recurse-submodules', ...(opts.branch ? ['--branch', opts.branch] : []), local, cloneTo], dir, `git clone ${local}`);
     if (opts.subdir) symlinkSync(join('config-git', opts.subdir), configDir);
     // cosa init needs both (cmd-init: "Missing required manifest.yaml or image.yaml files").
     for (const n of ['manifest.yaml', 'image.yaml'])

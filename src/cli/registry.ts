@@ -1,9 +1,17 @@
 import type { Command } from './command.js';
+import { checkCommand } from './commands/check.js';
+import { configCommand } from './commands/config.js';
+import { initCommand } from './commands/init.js';
+import { manifestCommand } from './commands/manifest.js';
 import { ostreeCommand } from './commands/ostree.js';
 import { serveCommand } from './commands/serve.js';
 
-/** Every top-level command, in the order --help lists them. */
+/** Every top-level command, in the order --help lists them (the workflow's order). */
 export const commands: Command[] = [
-  ostreeCommand,
+  initCommand,
+  configCommand,
+  manifestCommand,
+  checkCommand,
   serveCommand,
+  ostreeCommand,
 ];

@@ -16,7 +16,7 @@ const SPECS = {
 
 export const serveCommand: Command = {
   name: 'serve',
-  summary: 'Serve OSTree repositories over HTTP (objects, deltas, summary) for machines to pull from',
+  summary: 'serve OSTree repositories over HTTP (objects, deltas, summary) for machines to pull from',
   async run(argv, ctx) {
     const { opts } = parseArgs(argv, SPECS);
     if (opts.help) {

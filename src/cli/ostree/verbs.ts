@@ -1,4 +1,5 @@
 import type { OstreeVerb } from './verb.js';
+import { adminVerb } from './admin.js';
 import { catVerb } from './cat.js';
 import { checkoutVerb } from './checkout.js';
 import { commitVerb } from './commit.js';
@@ -22,6 +23,7 @@ import { staticDeltaVerb } from './static-delta.js';
 
 /** Every `coreforge ostree` verb, in the order --help lists them. */
 export const verbs: OstreeVerb[] = [
+  adminVerb,
   catVerb,
   checkoutVerb,
   commitVerb,

@@ -2,7 +2,7 @@ import { promises as fsp, createWriteStream } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { AlreadyExistsError, InvalidInputError, NotFoundError, isErrno } from '../errors.js';
-import { Semaphore, randomName } from '../util/fs.js';
+import { TaskPool, randomName } from '../util/fs.js';
 import type { Checksum } from './checksum.js';
 import { S_IFMT } from './objects/dirmeta.js';
 import { writeXattrs } from './objects/xattrs.js';
@@ -68,9 +68,7 @@ function canHardlink(repo: Repo, opts: CheckoutOptions): boolean {
 }
 
 export async function checkoutTree(repo: Repo, tree: Checksum, meta: Checksum, dest: string, opts: CheckoutOptions = {}): Promise<void> {
-  const sem = new Semaphore(FILE_CONCURRENCY);
-  const pending = new Set<Promise<void>>();
-  let failure: unknown = null;
+  const pool = new TaskPool(FILE_CONCURRENCY);
   const hardlink = canHardlink(repo, opts);
   const dirsForMtime: string[] = [];
 
@@ -99,23 +97,14 @@ export async function checkoutTree(repo: Repo, tree: Checksum, meta: Checksum, d
     await mkdirFor(path, metaCsum, isRoot);
     const dt = await repo.loadDirTree(treeCsum);
     for (const f of dt.files) {
-      if (failure) return;
-      await sem.acquire();
-      const p: Promise<void> = (async () => {
+      if (pool.failed) return;
+      await pool.add(async () => {
         const obj = await repo.loadContent(f.checksum);
         await checkoutFile(repo, obj, join(path, f.name), opts, hardlink);
-      })()
-        .catch((e: unknown) => {
-          failure ??= e;
-        })
-        .finally(() => {
-          sem.release();
-          pending.delete(p);
-        });
-      pending.add(p);
+      });
     }
     for (const d of dt.dirs) {
-      if (failure) return;
+      if (pool.failed) return;
       await walk(d.treeChecksum, d.metaChecksum, join(path, d.name), false);
     }
   };
@@ -123,10 +112,9 @@ export async function checkoutTree(repo: Repo, tree: Checksum, meta: Checksum, d
   try {
     await walk(tree, meta, dest, true);
   } catch (e) {
-    failure ??= e;
+    pool.fail(e);
   }
-  while (pending.size > 0) await Promise.all([...pending]);
-  if (failure) throw failure;
+  await pool.drain();
   if (!opts.keepDirMtimes) {
     // ostree leaves checked-out directories at mtime 0, like the objects
     for (const d of dirsForMtime.reverse()) await fsp.utimes(d, 0, 0).catch(() => undefined);

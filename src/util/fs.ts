@@ -111,3 +111,46 @@ export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (it
   if (hasFailed) throw failed;
   return out;
 }
+
+/**
+ * Bounded concurrent jobs with first-error capture: `add` waits while the
+ * pool is full (so a producer walking a huge tree never runs ahead), `drain`
+ * waits for everything and rethrows the first failure.
+ */
+export class TaskPool {
+  private readonly sem: Semaphore;
+  private readonly pending = new Set<Promise<void>>();
+  private failure: { error: unknown } | null = null;
+
+  constructor(limit: number) {
+    this.sem = new Semaphore(limit);
+  }
+
+  get failed(): boolean {
+    return this.failure !== null;
+  }
+
+  fail(e: unknown): void {
+    this.failure ??= { error: e };
+  }
+
+  async add(job: () => Promise<void>): Promise<void> {
+    await this.sem.acquire();
+    if (this.failure) {
+      this.sem.release();
+      return;
+    }
+    const p: Promise<void> = job()
+      .catch((e: unknown) => this.fail(e))
+      .finally(() => {
+        this.sem.release();
+        this.pending.delete(p);
+      });
+    this.pending.add(p);
+  }
+
+  async drain(): Promise<void> {
+    while (this.pending.size > 0) await Promise.all([...this.pending]);
+    if (this.failure) throw this.failure.error;
+  }
+}

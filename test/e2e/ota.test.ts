@@ -7,31 +7,13 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { CF, cf, ok, run } from '../util/exec.js';
 import { mkdtempSync, mkdirSync, writeFileSync, rmSync, readFileSync, readdirSync, cpSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { RepoServer } from '../../src/server/static-repo.js';
 
-const ROOT = resolve(new URL('../../..', import.meta.url).pathname);
-const CF = join(ROOT, 'bin', 'coreforge');
 
-function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ status: number; stdout: string; stderr: string }> {
-  return new Promise((res) => {
-    const c = spawn(cmd, args, { env });
-    let stdout = '';
-    let stderr = '';
-    c.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    c.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    c.on('close', (code) => res({ status: code ?? -1, stdout, stderr }));
-  });
-}
-async function ok(cmd: string, args: string[], env?: NodeJS.ProcessEnv): Promise<string> {
-  const r = await run(cmd, args, env);
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}):\n${r.stderr}\n${r.stdout}`);
-  return r.stdout;
-}
-const cf = (...a: string[]) => ok(CF, ['ostree', ...a]);
 // the machine side: the real ostree, with a fake (non-booted) sysroot
 const machine = (...a: string[]) => ok('ostree', a, { ...process.env, OSTREE_SYSROOT_DEBUG: 'mutable-deployments' });
 

@@ -5,33 +5,16 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { CF, ok } from '../util/exec.js';
 import { mkdtempSync, mkdirSync, writeFileSync, rmSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { RepoServer } from '../../src/server/static-repo.js';
 
-const ROOT = resolve(new URL('../../..', import.meta.url).pathname);
-const CF = join(ROOT, 'bin', 'coreforge');
 const ENV = { ...process.env, OSTREE_SYSROOT_DEBUG: 'mutable-deployments' };
 
-function run(cmd: string, args: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
-  return new Promise((res) => {
-    const c = spawn(cmd, args, { env: ENV });
-    let stdout = '';
-    let stderr = '';
-    c.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    c.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    c.on('close', (code) => res({ status: code ?? -1, stdout, stderr }));
-  });
-}
-async function ok(cmd: string, args: string[]): Promise<string> {
-  const r = await run(cmd, args);
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}):\n${r.stderr}\n${r.stdout}`);
-  return r.stdout;
-}
-const real = (...a: string[]) => ok('ostree', a);
-const ours = (...a: string[]) => ok(CF, ['ostree', ...a]);
+const real = (...a: string[]) => ok('ostree', a, ENV);
+const ours = (...a: string[]) => ok(CF, ['ostree', ...a], ENV);
 
 let work: string;
 function tree(dir: string, version: string): string {

@@ -6,34 +6,14 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { CF, cf, ok, ostree, run } from '../util/exec.js';
 import { mkdtempSync, mkdirSync, writeFileSync, rmSync, readFileSync, symlinkSync, readdirSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { createServer, request, type Server } from 'node:http';
 import { RepoServer } from '../../src/server/static-repo.js';
 
-const ROOT = resolve(new URL('../../..', import.meta.url).pathname);
-const CF = join(ROOT, 'bin', 'coreforge');
 
-// Async on purpose: the servers under test run in this process, so a
-// synchronous child would block the event loop that must answer it.
-function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ status: number; stdout: string; stderr: string }> {
-  return new Promise((resolveRun) => {
-    const c = spawn(cmd, args, { env });
-    let stdout = '';
-    let stderr = '';
-    c.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    c.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    c.on('close', (code) => resolveRun({ status: code ?? -1, stdout, stderr }));
-  });
-}
-async function ok(cmd: string, args: string[], env?: NodeJS.ProcessEnv): Promise<string> {
-  const r = await run(cmd, args, env);
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}):\n${r.stderr}\n${r.stdout}`);
-  return r.stdout;
-}
-const ostree = (...a: string[]) => ok('ostree', a);
-const cf = (...a: string[]) => ok(CF, ['ostree', ...a]);
 
 function get(url: string, headers: Record<string, string> = {}, method = 'GET'): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: Buffer }> {
   return new Promise((res, rej) => {

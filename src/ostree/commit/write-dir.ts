@@ -1,7 +1,7 @@
 import { promises as fsp, type Stats } from 'node:fs';
 import { join } from 'node:path';
 import { CoreforgeError, InvalidInputError, isErrno } from '../../errors.js';
-import { Semaphore } from '../../util/fs.js';
+import { TaskPool } from '../../util/fs.js';
 import { FileHeader } from '../objects/content.js';
 import { DirMeta, S_IFDIR, S_IFLNK, S_IFMT, S_IFREG } from '../objects/dirmeta.js';
 import { ObjectType } from '../objects/types.js';
@@ -89,26 +89,7 @@ function xattrsOf(fsPath: string, path: string, info: EntryInfo, mod: CommitModi
  * whatever the tree size.
  */
 export async function writeDirectoryToMtree(tx: Transaction, dir: string, mtree: MutableTree, mod: CommitModifier = {}): Promise<void> {
-  const sem = new Semaphore(FILE_CONCURRENCY);
-  const pending = new Set<Promise<void>>();
-  let failure: unknown = null;
-
-  const launch = async (job: () => Promise<void>) => {
-    await sem.acquire();
-    if (failure) {
-      sem.release();
-      return;
-    }
-    const p: Promise<void> = job()
-      .catch((e: unknown) => {
-        failure ??= e;
-      })
-      .finally(() => {
-        sem.release();
-        pending.delete(p);
-      });
-    pending.add(p);
-  };
+  const pool = new TaskPool(FILE_CONCURRENCY);
 
   const rootSt = await fsp.stat(dir).catch((e: unknown) => {
     if (isErrno(e, 'ENOENT')) throw new InvalidInputError(`No such directory: ${dir}`);
@@ -124,7 +105,7 @@ export async function writeDirectoryToMtree(tx: Transaction, dir: string, mtree:
   const walk = async (fsDir: string, relDir: string, node: MutableTree): Promise<void> => {
     const names = (await fsp.readdir(fsDir)).sort();
     for (const name of names) {
-      if (failure) return;
+      if (pool.failed) return;
       const fsPath = join(fsDir, name);
       const path = relDir === '/' ? `/${name}` : `${relDir}/${name}`;
       const st = await fsp.lstat(fsPath);
@@ -138,7 +119,7 @@ export async function writeDirectoryToMtree(tx: Transaction, dir: string, mtree:
         await walk(fsPath, path, child);
       } else if (fmt === S_IFREG) {
         const header = new FileHeader(info.uid, info.gid, (info.mode & 0o7777) | S_IFREG, xattrsOf(fsPath, path, info, mod));
-        await launch(async () => {
+        await pool.add(async () => {
           const csum: Checksum = await tx.writeContent(header, { kind: 'file', path: fsPath, size: st.size });
           await node.replaceFile(name, csum);
         });
@@ -156,8 +137,7 @@ export async function writeDirectoryToMtree(tx: Transaction, dir: string, mtree:
   try {
     await walk(dir, '/', mtree);
   } catch (e) {
-    failure ??= e;
+    pool.fail(e);
   }
-  while (pending.size > 0) await Promise.all([...pending]);
-  if (failure) throw failure;
+  await pool.drain();
 }

@@ -4,6 +4,7 @@ import { configCommand } from './commands/config.js';
 import { initCommand } from './commands/init.js';
 import { manifestCommand } from './commands/manifest.js';
 import { ostreeCommand } from './commands/ostree.js';
+import { publishCommand } from './commands/publish.js';
 import { serveCommand } from './commands/serve.js';
 
 /** Every top-level command, in the order --help lists them (the workflow's order). */
@@ -12,6 +13,7 @@ export const commands: Command[] = [
   configCommand,
   manifestCommand,
   checkCommand,
+  publishCommand,
   serveCommand,
   ostreeCommand,
 ];

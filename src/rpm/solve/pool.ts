@@ -1,0 +1,154 @@
+/**
+ * Pool: every installable package for one target arch, indexed for
+ * whatprovides lookups (provides by name, files by path) the way libsolv's
+ * pool does.
+ */
+import type { Dep, Package } from '../repo/package.js';
+import { rangesOverlap, compareEVR, REL_EQ } from '../version.js';
+import { isRich } from './rich.js';
+
+/**
+ * Arch policy strings from libsolv's poolarch.c: `:` starts a new colour
+ * (different word size, may be co-installed), `>` a lower-preference arch of
+ * the same colour.
+ */
+const ARCH_POLICIES: Record<string, string> = {
+  x86_64: 'x86_64:i686:i586:i486:i386',
+  i686: 'i686:i586:i486:i386',
+  aarch64: 'aarch64',
+  ppc64le: 'ppc64le',
+  s390x: 's390x',
+  riscv64: 'riscv64',
+  armv7hl: 'armv7hl>armv7l>armv6hl>armv6l>armv5tejl>armv5tel>armv5tl>armv4tl>armv4l>armv3l',
+};
+
+/** Arch scores as libsolv computes them: 0 = not installable, 1 = noarch. */
+export function archScores(arch: string): Map<string, number> {
+  const m = new Map<string, number>([['noarch', 1]]);
+  const policy = ARCH_POLICIES[arch] ?? arch;
+  let score = 0x10001;
+  let sep = '';
+  for (const tok of policy.split(/([:>=])/)) {
+    if (tok === ':' || tok === '>' || tok === '=') {
+      sep = tok;
+      continue;
+    }
+    if (!m.has(tok)) {
+      if (sep === ':') score += 0x10000;
+      else if (sep === '>') score += 1;
+      m.set(tok, score);
+    }
+  }
+  return m;
+}
+
+export class Pool {
+  /** Index = package id; slot 0 unused so ids can be SAT variables. */
+  readonly packages: (Package | undefined)[] = [undefined];
+  readonly byName = new Map<string, Package[]>();
+  private readonly provides = new Map<string, { pkg: Package; dep: Dep }[]>();
+  private fileIndex: Map<string, Package[]> | undefined;
+  private readonly cache = new Map<string, Package[]>();
+  readonly scores: Map<string, number>;
+
+  constructor(
+    pkgs: Iterable<Package>,
+    readonly arch: string,
+  ) {
+    this.scores = archScores(arch);
+    for (const p of pkgs) {
+      if (!this.scores.has(p.arch)) continue;
+      p.id = this.packages.length;
+      this.packages.push(p);
+      let l = this.byName.get(p.name);
+      if (!l) this.byName.set(p.name, (l = []));
+      l.push(p);
+      for (const d of p.provides) {
+        let pl = this.provides.get(d.name);
+        if (!pl) this.provides.set(d.name, (pl = []));
+        pl.push({ pkg: p, dep: d });
+      }
+    }
+  }
+
+  get size(): number {
+    return this.packages.length - 1;
+  }
+
+  archScore(arch: string): number {
+    return this.scores.get(arch) ?? 0;
+  }
+
+  /** libsolv arch colour: noarch matches everything; otherwise same high word. */
+  colorMatch(a: Package, b: Package): boolean {
+    if (a.arch === b.arch) return true;
+    const sa = this.archScore(a.arch);
+    const sb = this.archScore(b.arch);
+    if (sa === 1 || sb === 1) return true;
+    return ((sa ^ sb) & 0xffff0000) === 0;
+  }
+
+  private files(): Map<string, Package[]> {
+    if (!this.fileIndex) {
+      const m = new Map<string, Package[]>();
+      for (let i = 1; i < this.packages.length; i++) {
+        const p = this.packages[i]!;
+        for (const f of p.files) {
+          let l = m.get(f);
+          if (!l) m.set(f, (l = []));
+          l.push(p);
+        }
+      }
+      this.fileIndex = m;
+    }
+    return this.fileIndex;
+  }
+
+  /** Drop the file index (after filelists were loaded into packages). */
+  invalidateFiles(): void {
+    this.fileIndex = undefined;
+    for (const k of this.cache.keys()) if (k.startsWith('/')) this.cache.delete(k);
+  }
+
+  /** Packages that satisfy a simple (non-rich) dependency, in pool order. */
+  whatProvides(dep: Dep): Package[] {
+    const key = dep.flags && dep.evr ? `${dep.name}\0${dep.flags}\0${dep.evr.epoch ?? ''}:${dep.evr.version}-${dep.evr.release ?? ''}` : dep.name;
+    const hit = this.cache.get(key);
+    if (hit) return hit;
+    const out: Package[] = [];
+    const seen = new Set<number>();
+    for (const { pkg, dep: prov } of this.provides.get(dep.name) ?? []) {
+      if (seen.has(pkg.id)) continue;
+      if (rangesOverlap(prov.flags, prov.evr, dep.flags, dep.evr)) {
+        seen.add(pkg.id);
+        out.push(pkg);
+      }
+    }
+    if (dep.name.charCodeAt(0) === 47 /* / */ && !dep.flags) {
+      for (const p of this.files().get(dep.name) ?? []) if (!seen.has(p.id)) (seen.add(p.id), out.push(p));
+    }
+    out.sort((a, b) => a.id - b.id);
+    this.cache.set(key, out);
+    return out;
+  }
+
+  /** Obsoletes match package name and EVR, not provides (dnf's default). */
+  matchNevr(p: Package, dep: Dep): boolean {
+    if (p.name !== dep.name) return false;
+    if (!dep.flags || !dep.evr) return true;
+    return rangesOverlap(REL_EQ, p.evr, dep.flags, dep.evr);
+  }
+
+  /** Whether a file dependency could need filelists (primary lacks the path). */
+  static needsFilelists(path: string): boolean {
+    return !(path.startsWith('/etc/') || path.includes('bin/') || path === '/usr/lib/sendmail');
+  }
+
+  isRichName(name: string): boolean {
+    return isRich(name);
+  }
+
+  compare(a: Package, b: Package): number {
+    return compareEVR(a.evr, b.evr);
+  }
+}

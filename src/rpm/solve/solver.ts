@@ -38,6 +38,7 @@ export interface SolveOptions {
   recommends: boolean;
 }
 
+const DEBUG = !!process.env.CF_SOLVER_DEBUG;
 const CHOOSE = 0;
 const CHOOSE_NOREORDER = 3;
 const RECOMMEND = 1;
@@ -51,6 +52,8 @@ export class Solver {
   private readonly added = new Uint8Array(0);
   private readonly richCache = new Map<string, RichDep>();
   private unsat = false;
+  /** libsolv "branches": alternatives left at each multi-candidate decision, for minimization. */
+  private branches: { level: number; items: { v: number; tried: boolean }[] }[] = [];
 
   constructor(
     readonly pool: Pool,
@@ -257,6 +260,10 @@ export class Solver {
       if (r === 'restart') continue outer;
       // 3. weak deps
       if (this.opts.recommends && this.resolveWeak()) continue outer;
+      if (this.minimize()) {
+        if (this.unsat) return { ok: false, problems: this.problems() };
+        continue outer;
+      }
       break;
     }
     const install: Package[] = [];
@@ -332,6 +339,7 @@ export class Solver {
     if (dq.length === 0) return false;
     if (dq.length === 1) {
       this.sat.decide(dq[0]!);
+      this.pruneBranches();
       return true;
     }
     const best = new Set(this.filter(dq, RECOMMEND));
@@ -341,6 +349,7 @@ export class Solver {
       if (this.sat.value[v] !== 0) continue;
       const lvl = this.sat.decisionLevel;
       this.sat.decide(v);
+      this.pruneBranches();
       if (this.sat.decisionLevel <= lvl) return true;
     }
     if (supp.length) return true;
@@ -350,8 +359,7 @@ export class Solver {
       for (const d of p.recommends) {
         const cands = (this.recCandidates(d) ?? []).filter((c) => best.has(c) && this.sat.value[c] === 0);
         if (cands.length === 0) continue;
-        const pick = this.filter(cands, CHOOSE)[0]!;
-        this.sat.decide(pick);
+        this.select(cands, CHOOSE);
         return true;
       }
     }
@@ -378,9 +386,64 @@ export class Solver {
 
   private select(dq: number[], mode: number): boolean {
     const f = dq.length > 1 ? this.filter(dq, mode) : dq;
+    if (DEBUG) console.error(`decide ${this.pool.packages[f[0]!]!.nevra} from [${dq.map((v) => this.pool.packages[v]!.nevra).join(' ')}] -> [${f.map((v) => this.pool.packages[v]!.nevra).join(' ')}] level ${this.sat.decisionLevel}`);
+    const level = this.sat.decisionLevel;
+    if (f.length > 1) this.branches.push({ level, items: f.map((v, i) => ({ v, tried: i === 0 })) });
     const ok = this.sat.decide(f[0]!);
     if (!ok) this.unsat = true;
+    this.pruneBranches();
     return ok;
+  }
+
+  /** Drop branches whose decision was undone by a backjump. */
+  private pruneBranches(): void {
+    const lvl = this.sat.decisionLevel;
+    while (this.branches.length && this.branches[this.branches.length - 1]!.level >= lvl) this.branches.pop();
+  }
+
+  /**
+   * libsolv's auto-minimization: if an alternative of an earlier choice got
+   * installed later anyway (or is recommended while the choice is not), go
+   * back and take that alternative instead.
+   */
+  private minimize(): boolean {
+    let pick: { b: number; v: number } | undefined;
+    const rec = this.recommendsMap();
+    const wanted = (v: number) => rec.has(v) || this.isSupplementing(this.pool.packages[v]!);
+    for (let bi = this.branches.length - 1; bi >= 0; bi--) {
+      const b = this.branches[bi]!;
+      let lastsi: number | undefined;
+      let found = false;
+      for (const it of b.items) {
+        if (it.tried) continue;
+        if (this.sat.value[it.v] === 1 && this.sat.level[it.v]! > b.level) {
+          pick = { b: bi, v: it.v };
+          lastsi = undefined;
+          found = true;
+          break;
+        }
+        if (lastsi === undefined && wanted(it.v)) lastsi = it.v;
+      }
+      if (!found && lastsi !== undefined) {
+        for (const it of b.items) {
+          if (!it.tried || this.sat.value[it.v] !== 1 || this.sat.level[it.v] !== b.level + 1) continue;
+          if (!wanted(it.v)) {
+            pick = { b: bi, v: lastsi };
+            break;
+          }
+        }
+      }
+    }
+    if (!pick) return false;
+    const b = this.branches[pick.b]!;
+    b.items.find((it) => it.v === pick!.v)!.tried = true;
+    this.branches.length = pick.b + 1;
+    this.sat.backjump(b.level);
+    if (DEBUG) console.error(`minimizing: take ${this.pool.packages[pick.v]!.nevra} at level ${b.level}`);
+    const ok = this.sat.decide(pick.v);
+    if (!ok) this.unsat = true;
+    this.pruneBranches();
+    return true;
   }
 
   // ---- policy (libsolv policy.c) ----

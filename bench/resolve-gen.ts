@@ -18,6 +18,8 @@ function esc(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 }
 
+const isNoarch = (i: number) => ((i * 2654435761) >>> 0) % 5 === 0;
+
 export function generateRepo(dir: string, opts: { names?: number; request?: number; seed?: number } = {}): Synthetic {
   const N = opts.names ?? 60000;
   let s = opts.seed ?? 42;
@@ -37,7 +39,7 @@ export function generateRepo(dir: string, opts: { names?: number; request?: numb
     const name = `p${i}`;
     // Core packages depend on earlier core packages (a layered DAG like a distro base);
     // the long tail depends on core and on its own neighbourhood.
-    const noarch = r(5) === 0;
+    const noarch = isNoarch(i);
     const multilib = !noarch && i < CORE && r(10) === 0;
     const nver = r(5) === 0 ? 2 : 1;
     const archs = noarch ? ['noarch'] : multilib ? ['x86_64', 'i686'] : ['x86_64'];
@@ -46,7 +48,7 @@ export function generateRepo(dir: string, opts: { names?: number; request?: numb
     for (let k = 0; k < nreq; k++) {
       const j = i < CORE ? r(i) : r(3) === 0 ? r(CORE) : i - 1 - r(Math.min(i, 500));
       const kind = r(10);
-      if (kind < 5) reqs.push([`LIB${j}`]);
+      if (kind < 5) reqs.push(isNoarch(j) ? [`p${j}`] : [`LIB${j}`]);
       else if (kind < 7) reqs.push([`p${j}`]);
       else if (kind < 8) reqs.push([`p${j}`, 'GE', '1.0']);
       else if (kind < 9) reqs.push([`/usr/bin/p${j}`]);

@@ -8,7 +8,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { serveDir } from '../src/rpm/repo/testing.js';
 import { generateRepo } from './resolve-gen.js';
@@ -21,13 +21,24 @@ const opt = (k: string, d: number) => {
 const names = opt('--names', 60000);
 const runs = opt('--runs', 2);
 
-/** Run a command under /usr/bin/time; returns wall ms, peak RSS (KiB) and stdout. */
-function timed(cmd: string, args: string[]): { ms: number; rssKiB: number; out: string; status: number } {
+/**
+ * Run a command under /usr/bin/time; returns wall ms, peak RSS (KiB) and
+ * output. Asynchronous on purpose: the HTTP server lives in this process.
+ */
+function timed(cmd: string, args: string[]): Promise<{ ms: number; rssKiB: number; out: string; status: number }> {
   const t0 = performance.now();
-  const r = spawnSync('/usr/bin/time', ['-f', '%M', cmd, ...args], { encoding: 'utf8', maxBuffer: 1 << 28, env: { ...process.env, LC_ALL: 'C.UTF-8', COLUMNS: '200' } });
-  const ms = performance.now() - t0;
-  const lines = r.stderr.trim().split('\n');
-  return { ms, rssKiB: Number(lines[lines.length - 1]), out: r.stdout + r.stderr, status: r.status ?? -1 };
+  return new Promise((resolve, reject) => {
+    const c = spawn('/usr/bin/time', ['-f', '%M', cmd, ...args], { env: { ...process.env, LC_ALL: 'C.UTF-8', COLUMNS: '200' } });
+    let out = '';
+    let err = '';
+    c.stdout.on('data', (d) => (out += d));
+    c.stderr.on('data', (d) => (err += d));
+    c.on('error', reject);
+    c.on('close', (code) => {
+      const lines = err.trim().split('\n');
+      resolve({ ms: performance.now() - t0, rssKiB: Number(lines[lines.length - 1]), out: out + err, status: code ?? -1 });
+    });
+  });
 }
 
 function parseDnf(out: string): string[] {
@@ -81,10 +92,10 @@ async function main(): Promise<void> {
     for (let run = 0; run < runs; run++) {
       const oc = path.join(tmp, `ours-cache-${run}`);
       const dc = path.join(tmp, `dnf-cache-${run}`);
-      const oCold = ours(oc);
-      const dCold = dnf(dc);
-      const oWarm = ours(oc);
-      const dWarm = dnf(dc);
+      const oCold = await ours(oc);
+      const dCold = await dnf(dc);
+      const oWarm = await ours(oc);
+      const dWarm = await dnf(dc);
       for (const [w, o, d] of [
         ['cold', oCold, dCold],
         ['warm', oWarm, dWarm],

@@ -132,6 +132,24 @@ export class Pool {
     return out;
   }
 
+  private obsIndex: Map<string, Package[]> | undefined;
+  /** Packages with an Obsoletes on `name`. */
+  obsoletersOf(name: string): Package[] {
+    if (!this.obsIndex) {
+      const m = new Map<string, Package[]>();
+      for (const p of this.packages) {
+        if (!p) continue;
+        for (const d of p.obsoletes) {
+          let l = m.get(d.name);
+          if (!l) m.set(d.name, (l = []));
+          l.push(p);
+        }
+      }
+      this.obsIndex = m;
+    }
+    return this.obsIndex.get(name) ?? [];
+  }
+
   /** Obsoletes match package name and EVR, not provides (dnf's default). */
   matchNevr(p: Package, dep: Dep): boolean {
     if (p.name !== dep.name) return false;

@@ -89,9 +89,9 @@ function jobFor(pool: Pool, spec: string): SolveJob | undefined {
   } else {
     // dnf adds packages that obsolete a plainly named package to the selection.
     const ids = new Set(cands.map((p) => p.id));
-    for (const p of pool.packages) {
-      if (!p || ids.has(p.id)) continue;
-      if (p.obsoletes.some((d) => cands!.some((c) => c.name !== p.name && pool.matchNevr(c, d)))) cands.push(p);
+    for (const p of pool.obsoletersOf(spec)) {
+      if (ids.has(p.id)) continue;
+      if (p.obsoletes.some((d) => cands!.some((c) => c.name !== p.name && pool.matchNevr(c, d)))) (cands.push(p), ids.add(p.id));
     }
     return { spec, candidates: cands };
   }

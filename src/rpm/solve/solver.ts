@@ -48,6 +48,7 @@ export class Solver {
   readonly infos: RuleInfo[] = [];
   /** Requires/pkg rules in libsolv order: [clause index] */
   private depRules: number[] = [];
+  private depRulePkg: number[] = [];
   private readonly jobClauses: number[] = [];
   private readonly added = new Uint8Array(0);
   private readonly richCache = new Map<string, RichDep>();
@@ -219,6 +220,7 @@ export class Solver {
     // libsolv sorts rules by their first literal (-pkg): higher package ids first.
     reqRules.sort((a, b) => b.pkg - a.pkg || a.order - b.order);
     this.depRules = reqRules.map((r) => r.ci);
+    this.depRulePkg = reqRules.map((r) => r.pkg);
   }
 
   private undecidedPositives(ci: number): number[] | undefined {
@@ -292,7 +294,8 @@ export class Solver {
         n = 1;
       }
       if (i >= R) i = 0;
-      const dq = this.undecidedPositives(rules[i]!);
+      // Most rules belong to packages that are not installed: skip them cheaply.
+      const dq = this.sat.value[this.depRulePkg[i]!] === 1 ? this.undecidedPositives(rules[i]!) : undefined;
       if (dq && dq.length > 0) {
         let skip = false;
         if (dq.length > 1 && postponed >= 0) {

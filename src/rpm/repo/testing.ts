@@ -38,6 +38,7 @@ export interface SpecGroup {
 /** Build one rpmbuild run per group (all packages of a group share EVR and arch). */
 export function buildRpms(groups: SpecGroup[], outDir: string, work: string): void {
   fs.mkdirSync(outDir, { recursive: true });
+  fs.mkdirSync(work, { recursive: true });
   groups.forEach((g, gi) => {
     const lines: string[] = [
       `Name: cfgen${gi}`,

@@ -19,6 +19,7 @@ import { openDecompressed } from './decompress.js';
 import { PrimaryParser, FilelistsParser, Interner } from './primary.js';
 import { Package, type PackageData, type RepoRef } from './package.js';
 import { verifyDetached as defaultVerify, type VerifyDetached } from './gpg.js';
+import { encodeStore, decodeStore, hasFileDepsOutsidePrimary } from './store.js';
 import { CorruptionError } from '../../errors.js';
 
 export interface LoadOptions {
@@ -34,6 +35,8 @@ export interface LoadOptions {
 
 export class LoadedRepo {
   filelistsLoaded = false;
+  /** Some package requires a path that only filelists can answer. */
+  fileDepsOutsidePrimary = false;
   constructor(
     readonly source: RepoSource,
     readonly ref: RepoRef,
@@ -191,8 +194,9 @@ export async function loadRepo(src: RepoSource, opts: LoadOptions): Promise<Load
       }
     }
     writeAtomic(cachedBase, JSON.stringify(baseurls));
-    const packages = await loadPrimary(src, ref, repomd, dir, http);
+    const { packages, fileDeps } = await loadPrimary(src, ref, repomd, dir, http);
     const repo = new LoadedRepo(src, ref, repomd, packages, dir, http);
+    repo.fileDepsOutsidePrimary = fileDeps;
     if (opts.filelists) await repo.loadFilelists();
     return repo;
   } catch (e) {
@@ -203,29 +207,31 @@ export async function loadRepo(src: RepoSource, opts: LoadOptions): Promise<Load
   }
 }
 
-async function loadPrimary(src: RepoSource, ref: RepoRef, repomd: Repomd, dir: string, http: HttpClient): Promise<Package[]> {
+async function loadPrimary(src: RepoSource, ref: RepoRef, repomd: Repomd, dir: string, http: HttpClient): Promise<{ packages: Package[]; fileDeps: boolean }> {
   const rec = repomd.records.get('primary')!;
-  const snap = path.join(dir, `${rec.checksum.value}.primary.v8`);
+  const snap = path.join(dir, `${rec.checksum.value}.primary.cfs`);
   const visible = nameFilter(src);
-  let data: PackageData[];
-  if (fs.existsSync(snap)) {
-    data = v8.deserialize(fs.readFileSync(snap)) as PackageData[];
-  } else {
-    const file = await fetchRecord(http, ref, dir, rec, src.id);
-    data = [];
-    const parser = new PrimaryParser((p) => data.push(p));
-    try {
-      for await (const c of openDecompressed(file, `repo ${src.id}`)) parser.write(c);
-      parser.end();
-    } catch (e) {
-      if (e instanceof RepoError) throw e;
-      throw new RepoError(`repo ${src.id}: cannot parse primary: ${(e as Error).message}`);
-    }
-    writeAtomic(snap, v8.serialize(data));
-  }
   const out: Package[] = [];
+  if (fs.existsSync(snap)) {
+    const stored = decodeStore(fs.readFileSync(snap));
+    if (stored) {
+      for (const d of stored) if (visible(d.name)) out.push(new Package(d, ref));
+      return { packages: out, fileDeps: stored.length > 0 && stored[0]!.store.fileDepsOutsidePrimary };
+    }
+  }
+  const file = await fetchRecord(http, ref, dir, rec, src.id);
+  const data: PackageData[] = [];
+  const parser = new PrimaryParser((p) => data.push(p));
+  try {
+    for await (const c of openDecompressed(file, `repo ${src.id}`)) parser.write(c);
+    parser.end();
+  } catch (e) {
+    if (e instanceof RepoError) throw e;
+    throw new RepoError(`repo ${src.id}: cannot parse primary: ${(e as Error).message}`);
+  }
+  writeAtomic(snap, encodeStore(data));
   for (const d of data) if (visible(d.name)) out.push(new Package(d, ref));
-  return out;
+  return { packages: out, fileDeps: hasFileDepsOutsidePrimary(data) };
 }
 
 /** Load several repos in parallel; disabled repos are ignored. */

@@ -4,7 +4,7 @@
  * pool does.
  */
 import type { Dep, Package } from '../repo/package.js';
-import { rangesOverlap, compareEVR, REL_EQ } from '../version.js';
+import { rangesOverlap, compareEVR, REL_EQ, type EVR } from '../version.js';
 import { isRich } from './rich.js';
 
 /**
@@ -46,7 +46,13 @@ export class Pool {
   /** Index = package id; slot 0 unused so ids can be SAT variables. */
   readonly packages: (Package | undefined)[] = [undefined];
   readonly byName = new Map<string, Package[]>();
-  private readonly provides = new Map<string, { pkg: Package; dep: Dep }[]>();
+  // Provides index as linked lists in flat arrays: few objects for ~10^6 entries.
+  private readonly provHead = new Map<string, number>();
+  private provNext = new Int32Array(1 << 16);
+  private provPkg = new Int32Array(1 << 16);
+  private provFlags = new Uint8Array(1 << 16);
+  private readonly provEvr: (EVR | undefined)[] = [];
+  private provCount = 0;
   private fileIndex: Map<string, Package[]> | undefined;
   private readonly cache = new Map<string, Package[]>();
   readonly scores: Map<string, number>;
@@ -63,12 +69,29 @@ export class Pool {
       let l = this.byName.get(p.name);
       if (!l) this.byName.set(p.name, (l = []));
       l.push(p);
-      for (const d of p.provides) {
-        let pl = this.provides.get(d.name);
-        if (!pl) this.provides.set(d.name, (pl = []));
-        pl.push({ pkg: p, dep: d });
-      }
+      const id = p.id;
+      p.eachProvide((name, flags, evr) => this.addProvide(name, id, flags, evr));
     }
+  }
+
+  private addProvide(name: string, pkg: number, flags: number, evr: EVR | undefined): void {
+    const i = this.provCount++;
+    if (i >= this.provPkg.length) {
+      const grow = <T extends Int32Array | Uint8Array>(a: T): T => {
+        const b = new (a.constructor as new (n: number) => T)(a.length * 2);
+        b.set(a);
+        return b;
+      };
+      this.provNext = grow(this.provNext);
+      this.provPkg = grow(this.provPkg);
+      this.provFlags = grow(this.provFlags);
+    }
+    this.provPkg[i] = pkg;
+    this.provFlags[i] = flags;
+    this.provEvr.push(evr); // kept dense: holes would put the array in dictionary mode
+    const head = this.provHead.get(name);
+    this.provNext[i] = head === undefined ? -1 : head;
+    this.provHead.set(name, i);
   }
 
   get size(): number {
@@ -93,11 +116,11 @@ export class Pool {
       const m = new Map<string, Package[]>();
       for (let i = 1; i < this.packages.length; i++) {
         const p = this.packages[i]!;
-        for (const f of p.files) {
+        p.eachFile((f) => {
           let l = m.get(f);
           if (!l) m.set(f, (l = []));
           l.push(p);
-        }
+        });
       }
       this.fileIndex = m;
     }
@@ -117,11 +140,12 @@ export class Pool {
     if (hit) return hit;
     const out: Package[] = [];
     const seen = new Set<number>();
-    for (const { pkg, dep: prov } of this.provides.get(dep.name) ?? []) {
-      if (seen.has(pkg.id)) continue;
-      if (rangesOverlap(prov.flags, prov.evr, dep.flags, dep.evr)) {
-        seen.add(pkg.id);
-        out.push(pkg);
+    for (let i = this.provHead.get(dep.name) ?? -1; i >= 0; i = this.provNext[i]!) {
+      const id = this.provPkg[i]!;
+      if (seen.has(id)) continue;
+      if (rangesOverlap(this.provFlags[i]!, this.provEvr[i], dep.flags, dep.evr)) {
+        seen.add(id);
+        out.push(this.packages[id]!);
       }
     }
     if (dep.name.charCodeAt(0) === 47 /* / */ && !dep.flags) {

@@ -157,7 +157,7 @@ function tryResolve(all: Package[], req: ResolveRequest): ResolveResult | { erro
 export async function resolve(repos: LoadedRepo[], req: ResolveRequest): Promise<ResolveResult> {
   const all = () => repos.flatMap((r) => r.packages);
   // Like dnf, answer file dependencies outside primary's file subset from filelists.
-  const fileDeps = req.packages.some((s) => s.startsWith('/') && Pool.needsFilelists(s)) || all().some((p) => p.requires.some((d) => d.name.charCodeAt(0) === 47 && Pool.needsFilelists(d.name)));
+  const fileDeps = req.packages.some((s) => s.startsWith('/') && Pool.needsFilelists(s)) || repos.some((r) => r.fileDepsOutsidePrimary);
   if (fileDeps) await Promise.all(repos.map((r) => r.loadFilelists()));
   const first = tryResolve(all(), req);
   if (!('error' in first)) return first;

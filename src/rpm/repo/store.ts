@@ -1,0 +1,246 @@
+/**
+ * Compact on-disk snapshot of parsed primary metadata, used for warm loads.
+ * Strings are stored once in a table; packages, dependencies and files are
+ * Int32 columns. Decoding creates one small object per package; dependency
+ * lists are materialised lazily, on first access, so a warm load allocates a
+ * fraction of what re-parsing XML (or v8.deserialize) would.
+ */
+import type { Dep, DepKind, PackageData } from './package.js';
+import { DEP_KINDS } from './package.js';
+import type { EVR } from '../version.js';
+
+const MAGIC = 0x43465332; // "CFS2"
+// Per-package fixed columns.
+const F_NAME = 0,
+  F_ARCH = 1,
+  F_EPOCH = 2,
+  F_VER = 3,
+  F_REL = 4,
+  F_CKTYPE = 5,
+  F_CKVAL = 6,
+  F_SIZE = 7,
+  F_ISIZE = 8,
+  F_LOC = 9,
+  F_LOCBASE = 10,
+  F_SRPM = 11,
+  F_FILES = 12, // offset, count
+  F_DEPS = 14; // 8 kinds × (offset, count)
+const NF = F_DEPS + 2 * DEP_KINDS.length;
+const DW = 5; // dep: name, flags|pre<<8, epoch(-1), ver(-1), rel(-1)
+
+/** primary only lists /etc/*, *bin/* and /usr/lib/sendmail; other paths need filelists. */
+export function primaryHasFile(path: string): boolean {
+  return path.startsWith('/etc/') || path.includes('bin/') || path === '/usr/lib/sendmail';
+}
+
+export function hasFileDepsOutsidePrimary(pkgs: Iterable<{ requires: Dep[] }>): boolean {
+  for (const p of pkgs) for (const d of p.requires) if (d.name.charCodeAt(0) === 47 && !primaryHasFile(d.name)) return true;
+  return false;
+}
+
+export function encodeStore(pkgs: PackageData[]): Buffer {
+  const strings: string[] = [];
+  const ids = new Map<string, number>();
+  const sid = (s: string | undefined): number => {
+    if (s === undefined) return -1;
+    let i = ids.get(s);
+    if (i === undefined) {
+      i = strings.length;
+      strings.push(s);
+      ids.set(s, i);
+    }
+    return i;
+  };
+  let ndeps = 0;
+  let nfiles = 0;
+  for (const p of pkgs) {
+    for (const k of DEP_KINDS) ndeps += p[k].length;
+    nfiles += p.files.length;
+  }
+  const P = new Int32Array(pkgs.length * NF);
+  const D = new Int32Array(ndeps * DW);
+  const FL = new Int32Array(nfiles);
+  let di = 0;
+  let fi = 0;
+  pkgs.forEach((p, i) => {
+    const o = i * NF;
+    P[o + F_NAME] = sid(p.name);
+    P[o + F_ARCH] = sid(p.arch);
+    P[o + F_EPOCH] = p.epoch;
+    P[o + F_VER] = sid(p.version);
+    P[o + F_REL] = sid(p.release);
+    P[o + F_CKTYPE] = sid(p.checksum.type);
+    P[o + F_CKVAL] = sid(p.checksum.value);
+    P[o + F_SIZE] = p.size;
+    P[o + F_ISIZE] = Math.min(p.installedSize, 0x7fffffff);
+    P[o + F_LOC] = sid(p.location);
+    P[o + F_LOCBASE] = sid(p.locationBase);
+    P[o + F_SRPM] = sid(p.sourcerpm);
+    P[o + F_FILES] = fi;
+    P[o + F_FILES + 1] = p.files.length;
+    for (const f of p.files) FL[fi++] = sid(f);
+    DEP_KINDS.forEach((k, ki) => {
+      const l = p[k];
+      P[o + F_DEPS + 2 * ki] = di;
+      P[o + F_DEPS + 2 * ki + 1] = l.length;
+      for (const d of l) {
+        const b = di * DW;
+        D[b] = sid(d.name);
+        D[b + 1] = d.flags | (d.pre ? 256 : 0);
+        D[b + 2] = d.evr?.epoch ?? -1;
+        D[b + 3] = d.evr ? sid(d.evr.version) : -1;
+        D[b + 4] = d.evr ? sid(d.evr.release) : -1;
+        di++;
+      }
+    });
+  });
+  const json = Buffer.from(JSON.stringify(strings));
+  const pad = (4 - ((8 + json.length) % 4)) % 4;
+  const head = Buffer.alloc(8);
+  head.writeUInt32LE(MAGIC, 0);
+  head.writeUInt32LE(json.length, 4);
+  const counts = Buffer.alloc(16);
+  counts.writeInt32LE(pkgs.length, 0);
+  counts.writeInt32LE(ndeps, 4);
+  counts.writeInt32LE(nfiles, 8);
+  counts.writeInt32LE(hasFileDepsOutsidePrimary(pkgs) ? 1 : 0, 12);
+  return Buffer.concat([head, json, Buffer.alloc(pad), counts, Buffer.from(P.buffer), Buffer.from(D.buffer), Buffer.from(FL.buffer)]);
+}
+
+/** Shared decoded columns; packages point into them. */
+export class StoreData {
+  readonly evrCache = new Map<number, EVR>();
+  fileDepsOutsidePrimary = false;
+  constructor(
+    readonly strings: string[],
+    readonly P: Int32Array,
+    readonly D: Int32Array,
+    readonly FL: Int32Array,
+  ) {}
+
+  deps(pkg: number, kind: DepKind): Dep[] {
+    const ki = DEP_KINDS.indexOf(kind);
+    const o = pkg * NF + F_DEPS + 2 * ki;
+    const start = this.P[o]!;
+    const n = this.P[o + 1]!;
+    const out: Dep[] = new Array(n);
+    const S = this.strings;
+    const D = this.D;
+    for (let i = 0; i < n; i++) {
+      const b = (start + i) * DW;
+      const fl = D[b + 1]!;
+      const dep: Dep = { name: S[D[b]!]!, flags: fl & 255 };
+      if (fl & 256) dep.pre = true;
+      if (D[b + 3]! >= 0) dep.evr = this.evrAt(b);
+      out[i] = dep;
+    }
+    return out;
+  }
+
+  /** Visit one dependency list without materialising Dep objects. */
+  eachDep(pkg: number, kind: DepKind, cb: (name: string, flags: number, evr: EVR | undefined) => void): void {
+    const ki = DEP_KINDS.indexOf(kind);
+    const o = pkg * NF + F_DEPS + 2 * ki;
+    const start = this.P[o]!;
+    const n = this.P[o + 1]!;
+    const S = this.strings;
+    const D = this.D;
+    for (let i = 0; i < n; i++) {
+      const b = (start + i) * DW;
+      cb(S[D[b]!]!, D[b + 1]! & 255, D[b + 3]! >= 0 ? this.evrAt(b) : undefined);
+    }
+  }
+
+  private evrAt(b: number): EVR {
+    const D = this.D;
+    const S = this.strings;
+    const key = (D[b + 2]! + 1) * 0x100000000 + D[b + 3]! * 0x10000 + (D[b + 4]! + 1);
+    let evr = Number.isSafeInteger(key) ? this.evrCache.get(key) : undefined;
+    if (!evr) {
+      evr = { version: S[D[b + 3]!]! };
+      if (D[b + 2]! >= 0) evr.epoch = D[b + 2]!;
+      if (D[b + 4]! >= 0) evr.release = S[D[b + 4]!]!;
+      if (Number.isSafeInteger(key)) this.evrCache.set(key, evr);
+    }
+    return evr;
+  }
+
+  eachFile(pkg: number, cb: (path: string) => void): void {
+    const o = pkg * NF + F_FILES;
+    const start = this.P[o]!;
+    const n = this.P[o + 1]!;
+    for (let i = 0; i < n; i++) cb(this.strings[this.FL[start + i]!]!);
+  }
+
+  files(pkg: number): string[] {
+    const o = pkg * NF + F_FILES;
+    const start = this.P[o]!;
+    const n = this.P[o + 1]!;
+    const out: string[] = new Array(n);
+    for (let i = 0; i < n; i++) out[i] = this.strings[this.FL[start + i]!]!;
+    return out;
+  }
+}
+
+export interface StoredPackage {
+  store: StoreData;
+  index: number;
+  name: string;
+  arch: string;
+  epoch: number;
+  version: string;
+  release: string;
+  checksum: { type: string; value: string };
+  size: number;
+  installedSize: number;
+  location: string;
+  locationBase?: string;
+  sourcerpm?: string;
+}
+
+export function decodeStore(buf: Buffer): StoredPackage[] | undefined {
+  if (buf.length < 8 || buf.readUInt32LE(0) !== MAGIC) return undefined;
+  const jlen = buf.readUInt32LE(4);
+  const strings = JSON.parse(buf.toString('utf8', 8, 8 + jlen)) as string[];
+  let off = 8 + jlen;
+  off += (4 - (off % 4)) % 4;
+  const npkgs = buf.readInt32LE(off);
+  const ndeps = buf.readInt32LE(off + 4);
+  const nfiles = buf.readInt32LE(off + 8);
+  const fileDeps = buf.readInt32LE(off + 12) === 1;
+  off += 16;
+  // Copy into aligned buffers (the file Buffer may not be 4-byte aligned).
+  const take = (n: number) => {
+    const a = new Int32Array(n);
+    Buffer.from(a.buffer).set(buf.subarray(off, off + n * 4));
+    off += n * 4;
+    return a;
+  };
+  const P = take(npkgs * NF);
+  const D = take(ndeps * DW);
+  const FL = take(nfiles);
+  const store = new StoreData(strings, P, D, FL);
+  store.fileDepsOutsidePrimary = fileDeps;
+  const S = strings;
+  const out: StoredPackage[] = new Array(npkgs);
+  for (let i = 0; i < npkgs; i++) {
+    const o = i * NF;
+    const p: StoredPackage = {
+      store,
+      index: i,
+      name: S[P[o + F_NAME]!]!,
+      arch: S[P[o + F_ARCH]!]!,
+      epoch: P[o + F_EPOCH]!,
+      version: S[P[o + F_VER]!]!,
+      release: S[P[o + F_REL]!]!,
+      checksum: { type: S[P[o + F_CKTYPE]!]!, value: S[P[o + F_CKVAL]!]! },
+      size: P[o + F_SIZE]!,
+      installedSize: P[o + F_ISIZE]!,
+      location: S[P[o + F_LOC]!]!,
+    };
+    if (P[o + F_LOCBASE]! >= 0) p.locationBase = S[P[o + F_LOCBASE]!];
+    if (P[o + F_SRPM]! >= 0) p.sourcerpm = S[P[o + F_SRPM]!];
+    out[i] = p;
+  }
+  return out;
+}

@@ -19,7 +19,7 @@ import { openDecompressed } from './decompress.js';
 import { PrimaryParser, FilelistsParser, Interner } from './primary.js';
 import { Package, type PackageData, type RepoRef } from './package.js';
 import { verifyDetached as defaultVerify, type VerifyDetached } from './gpg.js';
-import { encodeStore, decodeStore, hasFileDepsOutsidePrimary } from './store.js';
+import { encodeStore, decodeStore } from './store.js';
 import { CorruptionError } from '../../errors.js';
 
 export interface LoadOptions {
@@ -71,6 +71,7 @@ export class LoadedRepo {
     for (const p of this.packages) {
       const f = byId.get(p.checksum.value);
       if (f) p.files = f;
+      if (p.src) p.src.store.filesReplaced = true;
     }
     this.filelistsLoaded = true;
   }
@@ -229,9 +230,12 @@ async function loadPrimary(src: RepoSource, ref: RepoRef, repomd: Repomd, dir: s
     if (e instanceof RepoError) throw e;
     throw new RepoError(`repo ${src.id}: cannot parse primary: ${(e as Error).message}`);
   }
-  writeAtomic(snap, encodeStore(data));
-  for (const d of data) if (visible(d.name)) out.push(new Package(d, ref));
-  return { packages: out, fileDeps: hasFileDepsOutsidePrimary(data) };
+  const buf = encodeStore(data);
+  writeAtomic(snap, buf);
+  // Continue from the compact form: fewer live objects and the prebuilt provides index.
+  const stored = decodeStore(buf)!;
+  for (const d of stored) if (visible(d.name)) out.push(new Package(d, ref));
+  return { packages: out, fileDeps: stored.length > 0 && stored[0]!.store.fileDepsOutsidePrimary };
 }
 
 /** Load several repos in parallel; disabled repos are ignored. */

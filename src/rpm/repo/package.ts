@@ -79,7 +79,8 @@ export class Package implements PackageData {
   private _supplements: Dep[] | undefined;
   private _enhances: Dep[] | undefined;
   private _files: string[] | undefined;
-  private readonly src: StoredPackage | undefined;
+  /** The warm-cache record this package was decoded from, if any. */
+  readonly src: StoredPackage | undefined;
 
   constructor(
     data: PackageData | StoredPackage,

@@ -9,7 +9,7 @@ import type { Dep, DepKind, PackageData } from './package.js';
 import { DEP_KINDS } from './package.js';
 import type { EVR } from '../version.js';
 
-const MAGIC = 0x43465332; // "CFS2"
+const MAGIC = 0x43465333; // "CFS3"
 // Per-package fixed columns.
 const F_NAME = 0,
   F_ARCH = 1,
@@ -39,18 +39,35 @@ export function hasFileDepsOutsidePrimary(pkgs: Iterable<{ requires: Dep[] }>): 
 }
 
 export function encodeStore(pkgs: PackageData[]): Buffer {
-  const strings: string[] = [];
-  const ids = new Map<string, number>();
-  const sid = (s: string | undefined): number => {
-    if (s === undefined) return -1;
-    let i = ids.get(s);
-    if (i === undefined) {
-      i = strings.length;
-      strings.push(s);
-      ids.set(s, i);
-    }
-    return i;
+  // Sorted string table: ids are ranks, so names can be found by binary search without a Map.
+  const set = new Set<string>();
+  const add = (x: string | undefined) => {
+    if (x !== undefined) set.add(x);
   };
+  for (const p of pkgs) {
+    add(p.name);
+    add(p.arch);
+    add(p.version);
+    add(p.release);
+    add(p.checksum.type);
+    add(p.checksum.value);
+    add(p.location);
+    add(p.locationBase);
+    add(p.sourcerpm);
+    for (const f of p.files) add(f);
+    for (const k of DEP_KINDS)
+      for (const d of p[k]) {
+        add(d.name);
+        if (d.evr) {
+          add(d.evr.version);
+          add(d.evr.release);
+        }
+      }
+  }
+  const strings = [...set].sort();
+  const ids = new Map<string, number>();
+  strings.forEach((x, i) => ids.set(x, i));
+  const sid = (x: string | undefined): number => (x === undefined ? -1 : ids.get(x)!);
   let ndeps = 0;
   let nfiles = 0;
   for (const p of pkgs) {
@@ -94,29 +111,118 @@ export function encodeStore(pkgs: PackageData[]): Buffer {
       }
     });
   });
+  // Reverse indexes (like libsolv's whatprovides): provides and obsoletes by name, files by path.
+  const NS = strings.length;
+  const csr = (visit: (emit: (key: number, a: number, b: number) => void) => void, withB: boolean) => {
+    const start = new Int32Array(NS + 1);
+    visit((key) => start[key + 1]!++);
+    for (let i = 0; i < NS; i++) start[i + 1]! += start[i]!;
+    const fill = start.slice(0, NS);
+    const A = new Int32Array(start[NS]!);
+    const B = new Int32Array(withB ? start[NS]! : 0);
+    visit((key, a, b) => {
+      const at = fill[key]!++;
+      A[at] = a;
+      if (withB) B[at] = b;
+    });
+    return [start, A, B] as const;
+  };
+  const provKind = DEP_KINDS.indexOf('provides');
+  const obsKind = DEP_KINDS.indexOf('obsoletes');
+  const depsOf = (kind: number) => (emit: (key: number, a: number, b: number) => void) => {
+    for (let i = 0; i < pkgs.length; i++) {
+      const o = i * NF + F_DEPS + 2 * kind;
+      for (let k = 0, st = P[o]!, n = P[o + 1]!; k < n; k++) emit(D[(st + k) * DW]!, i, st + k);
+    }
+  };
+  const [provStart, provPkg, provDep] = csr(depsOf(provKind), true);
+  const [obsStart, obsPkg] = csr(depsOf(obsKind), false);
+  const [fileStart, filePkg] = csr((emit) => {
+    for (let i = 0; i < pkgs.length; i++) {
+      const o = i * NF + F_FILES;
+      for (let k = 0, st = P[o]!, n = P[o + 1]!; k < n; k++) emit(FL[st + k]!, i, 0);
+    }
+  }, false);
+  const sections = [P, D, FL, provStart, provPkg, provDep, obsStart, obsPkg, fileStart, filePkg];
   const json = Buffer.from(JSON.stringify(strings));
   const pad = (4 - ((8 + json.length) % 4)) % 4;
   const head = Buffer.alloc(8);
   head.writeUInt32LE(MAGIC, 0);
   head.writeUInt32LE(json.length, 4);
-  const counts = Buffer.alloc(16);
+  const counts = Buffer.alloc(4 * (2 + sections.length));
   counts.writeInt32LE(pkgs.length, 0);
-  counts.writeInt32LE(ndeps, 4);
-  counts.writeInt32LE(nfiles, 8);
-  counts.writeInt32LE(hasFileDepsOutsidePrimary(pkgs) ? 1 : 0, 12);
-  return Buffer.concat([head, json, Buffer.alloc(pad), counts, Buffer.from(P.buffer), Buffer.from(D.buffer), Buffer.from(FL.buffer)]);
+  counts.writeInt32LE(hasFileDepsOutsidePrimary(pkgs) ? 1 : 0, 4);
+  sections.forEach((sec, i) => counts.writeInt32LE(sec.length, 8 + 4 * i));
+  return Buffer.concat([head, json, Buffer.alloc(pad), counts, ...sections.map((sec) => Buffer.from(sec.buffer, sec.byteOffset, sec.byteLength))]);
 }
 
 /** Shared decoded columns; packages point into them. */
 export class StoreData {
   readonly evrCache = new Map<number, EVR>();
   fileDepsOutsidePrimary = false;
+  /** Set once filelists replaced the packages' file lists: the file index is then stale. */
+  filesReplaced = false;
+  readonly P: Int32Array;
+  readonly D: Int32Array;
+  readonly FL: Int32Array;
+  private readonly provStart: Int32Array;
+  private readonly provPkg: Int32Array;
+  private readonly provDep: Int32Array;
+  private readonly obsStart: Int32Array;
+  private readonly obsPkg: Int32Array;
+  private readonly fileStart: Int32Array;
+  private readonly filePkg: Int32Array;
   constructor(
     readonly strings: string[],
-    readonly P: Int32Array,
-    readonly D: Int32Array,
-    readonly FL: Int32Array,
-  ) {}
+    sections: Int32Array[],
+  ) {
+    [this.P, this.D, this.FL, this.provStart, this.provPkg, this.provDep, this.obsStart, this.obsPkg, this.fileStart, this.filePkg] = sections as [
+      Int32Array, Int32Array, Int32Array, Int32Array, Int32Array, Int32Array, Int32Array, Int32Array, Int32Array, Int32Array,
+    ];
+  }
+
+  get packageCount(): number {
+    return this.P.length / NF;
+  }
+
+  /** String id by binary search over the sorted table; -1 if absent. */
+  lookup(s: string): number {
+    const S = this.strings;
+    let lo = 0;
+    let hi = S.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      const v = S[mid]!;
+      if (v === s) return mid;
+      if (v < s) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return -1;
+  }
+
+  /** Packages (store indexes) providing `name`, with the provide's flags and EVR. */
+  eachProvider(name: string, cb: (pkg: number, flags: number, evr: EVR | undefined) => void): void {
+    const id = this.lookup(name);
+    if (id < 0) return;
+    for (let k = this.provStart[id]!, e = this.provStart[id + 1]!; k < e; k++) {
+      const b = this.provDep[k]! * DW;
+      cb(this.provPkg[k]!, this.D[b + 1]! & 255, this.D[b + 3]! >= 0 ? this.evrAt(b) : undefined);
+    }
+  }
+
+  /** Packages (store indexes) with an Obsoletes on `name`. */
+  obsoleters(name: string): Int32Array {
+    const id = this.lookup(name);
+    if (id < 0) return new Int32Array(0);
+    return this.obsPkg.subarray(this.obsStart[id]!, this.obsStart[id + 1]!);
+  }
+
+  /** Packages (store indexes) whose primary file list has `path`. */
+  fileOwners(path: string): Int32Array {
+    const id = this.lookup(path);
+    if (id < 0) return new Int32Array(0);
+    return this.filePkg.subarray(this.fileStart[id]!, this.fileStart[id + 1]!);
+  }
 
   deps(pkg: number, kind: DepKind): Dep[] {
     const ki = DEP_KINDS.indexOf(kind);
@@ -205,22 +311,24 @@ export function decodeStore(buf: Buffer): StoredPackage[] | undefined {
   let off = 8 + jlen;
   off += (4 - (off % 4)) % 4;
   const npkgs = buf.readInt32LE(off);
-  const ndeps = buf.readInt32LE(off + 4);
-  const nfiles = buf.readInt32LE(off + 8);
-  const fileDeps = buf.readInt32LE(off + 12) === 1;
-  off += 16;
-  // Copy into aligned buffers (the file Buffer may not be 4-byte aligned).
-  const take = (n: number) => {
-    const a = new Int32Array(n);
-    Buffer.from(a.buffer).set(buf.subarray(off, off + n * 4));
-    off += n * 4;
-    return a;
-  };
-  const P = take(npkgs * NF);
-  const D = take(ndeps * DW);
-  const FL = take(nfiles);
-  const store = new StoreData(strings, P, D, FL);
+  const fileDeps = buf.readInt32LE(off + 4) === 1;
+  const NSEC = 10;
+  const lens: number[] = [];
+  for (let i = 0; i < NSEC; i++) lens.push(buf.readInt32LE(off + 8 + 4 * i));
+  off += 8 + 4 * NSEC;
+  // One aligned copy of all sections (the file Buffer may not be 4-byte aligned).
+  const total = lens.reduce((x, y) => x + y, 0);
+  const all = new Int32Array(total);
+  Buffer.from(all.buffer).set(buf.subarray(off, off + total * 4));
+  const sections: Int32Array[] = [];
+  let at = 0;
+  for (const l of lens) {
+    sections.push(all.subarray(at, at + l));
+    at += l;
+  }
+  const store = new StoreData(strings, sections);
   store.fileDepsOutsidePrimary = fileDeps;
+  const P = store.P;
   const S = strings;
   const out: StoredPackage[] = new Array(npkgs);
   for (let i = 0; i < npkgs; i++) {

@@ -6,6 +6,7 @@
 import type { Dep, Package } from '../repo/package.js';
 import { rangesOverlap, compareEVR, REL_EQ, type EVR } from '../version.js';
 import { isRich } from './rich.js';
+import type { StoreData } from '../repo/store.js';
 
 /**
  * Arch policy strings from libsolv's poolarch.c: `:` starts a new colour
@@ -54,6 +55,8 @@ export class Pool {
   private readonly provEvr: (EVR | undefined)[] = [];
   private provCount = 0;
   private fileIndex: Map<string, Package[]> | undefined;
+  /** Warm-cache stores with their prebuilt reverse indexes; map: store index -> pool id (0 = not in pool). */
+  private readonly stores: { store: StoreData; map: Int32Array }[] = [];
   private readonly cache = new Map<string, Package[]>();
   readonly scores: Map<string, number>;
 
@@ -70,7 +73,12 @@ export class Pool {
       if (!l) this.byName.set(p.name, (l = []));
       l.push(p);
       const id = p.id;
-      p.eachProvide((name, flags, evr) => this.addProvide(name, id, flags, evr));
+      if (p.src) {
+        const st = p.src.store;
+        let e = this.stores.find((x) => x.store === st);
+        if (!e) this.stores.push((e = { store: st, map: new Int32Array(st.packageCount) }));
+        e.map[p.src.index] = id;
+      } else p.eachProvide((name, flags, evr) => this.addProvide(name, id, flags, evr));
     }
   }
 
@@ -116,6 +124,7 @@ export class Pool {
       const m = new Map<string, Package[]>();
       for (let i = 1; i < this.packages.length; i++) {
         const p = this.packages[i]!;
+        if (p.src && !p.src.store.filesReplaced) continue;
         p.eachFile((f) => {
           let l = m.get(f);
           if (!l) m.set(f, (l = []));
@@ -148,8 +157,24 @@ export class Pool {
         out.push(this.packages[id]!);
       }
     }
+    for (const { store, map } of this.stores) {
+      store.eachProvider(dep.name, (pi, flags, evr) => {
+        const id = map[pi]!;
+        if (id > 0 && !seen.has(id) && rangesOverlap(flags, evr, dep.flags, dep.evr)) {
+          seen.add(id);
+          out.push(this.packages[id]!);
+        }
+      });
+    }
     if (dep.name.charCodeAt(0) === 47 /* / */ && !dep.flags) {
       for (const p of this.files().get(dep.name) ?? []) if (!seen.has(p.id)) (seen.add(p.id), out.push(p));
+      for (const { store, map } of this.stores) {
+        if (store.filesReplaced) continue;
+        for (const pi of store.fileOwners(dep.name)) {
+          const id = map[pi]!;
+          if (id > 0 && !seen.has(id)) (seen.add(id), out.push(this.packages[id]!));
+        }
+      }
     }
     out.sort((a, b) => a.id - b.id);
     this.cache.set(key, out);
@@ -162,7 +187,7 @@ export class Pool {
     if (!this.obsIndex) {
       const m = new Map<string, Package[]>();
       for (const p of this.packages) {
-        if (!p) continue;
+        if (!p || p.src) continue;
         for (const d of p.obsoletes) {
           let l = m.get(d.name);
           if (!l) m.set(d.name, (l = []));
@@ -171,7 +196,9 @@ export class Pool {
       }
       this.obsIndex = m;
     }
-    return this.obsIndex.get(name) ?? [];
+    const out = [...(this.obsIndex.get(name) ?? [])];
+    for (const { store, map } of this.stores) for (const pi of store.obsoleters(name)) if (map[pi]! > 0) out.push(this.packages[map[pi]!]!);
+    return out;
   }
 
   /** Obsoletes match package name and EVR, not provides (dnf's default). */

@@ -214,10 +214,10 @@ async function loadPrimary(src: RepoSource, ref: RepoRef, repomd: Repomd, dir: s
   const visible = nameFilter(src);
   const out: Package[] = [];
   if (fs.existsSync(snap)) {
-    const stored = decodeStore(fs.readFileSync(snap));
-    if (stored) {
-      for (const d of stored) if (visible(d.name)) out.push(new Package(d, ref));
-      return { packages: out, fileDeps: stored.length > 0 && stored[0]!.store.fileDepsOutsidePrimary };
+    const store = decodeStore(fs.readFileSync(snap));
+    if (store) {
+      for (let i = 0, n = store.packageCount; i < n; i++) if (visible(store.nameOf(i))) out.push(new Package({ store, index: i }, ref));
+      return { packages: out, fileDeps: store.fileDepsOutsidePrimary };
     }
   }
   const file = await fetchRecord(http, ref, dir, rec, src.id);
@@ -233,9 +233,9 @@ async function loadPrimary(src: RepoSource, ref: RepoRef, repomd: Repomd, dir: s
   const buf = encodeStore(data);
   writeAtomic(snap, buf);
   // Continue from the compact form: fewer live objects and the prebuilt provides index.
-  const stored = decodeStore(buf)!;
-  for (const d of stored) if (visible(d.name)) out.push(new Package(d, ref));
-  return { packages: out, fileDeps: stored.length > 0 && stored[0]!.store.fileDepsOutsidePrimary };
+  const store = decodeStore(buf)!;
+  for (let i = 0, n = store.packageCount; i < n; i++) if (visible(store.nameOf(i))) out.push(new Package({ store, index: i }, ref));
+  return { packages: out, fileDeps: store.fileDepsOutsidePrimary };
 }
 
 /** Load several repos in parallel; disabled repos are ignored. */

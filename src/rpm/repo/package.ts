@@ -57,15 +57,15 @@ export interface PackageData {
  * decoded lazily on first access.
  */
 export class Package implements PackageData {
-  name: string;
-  arch: string;
-  epoch: number;
-  version: string;
-  release: string;
-  checksum: Checksum;
-  size: number;
-  installedSize: number;
-  location: string;
+  name!: string;
+  arch!: string;
+  epoch!: number;
+  version!: string;
+  release!: string;
+  checksum!: Checksum;
+  size!: number;
+  installedSize!: number;
+  location!: string;
   locationBase?: string;
   sourcerpm?: string;
   /** Solver index, assigned when the package enters a pool. */
@@ -86,6 +86,11 @@ export class Package implements PackageData {
     data: PackageData | StoredPackage,
     readonly repo: RepoRef,
   ) {
+    if ('store' in data) {
+      data.store.readInto(this as unknown as PackageData, data.index);
+      this.src = data;
+      return;
+    }
     this.name = data.name;
     this.arch = data.arch;
     this.epoch = data.epoch;
@@ -97,8 +102,7 @@ export class Package implements PackageData {
     this.location = data.location;
     if (data.locationBase !== undefined) this.locationBase = data.locationBase;
     if (data.sourcerpm !== undefined) this.sourcerpm = data.sourcerpm;
-    if ('store' in data) this.src = data;
-    else {
+    {
       this.src = undefined;
       this._provides = data.provides;
       this._requires = data.requires;

@@ -9,7 +9,7 @@ import type { Dep, DepKind, PackageData } from './package.js';
 import { DEP_KINDS } from './package.js';
 import type { EVR } from '../version.js';
 
-const MAGIC = 0x43465333; // "CFS3"
+const MAGIC = 0x43465334; // "CFS4"
 // Per-package fixed columns.
 const F_NAME = 0,
   F_ARCH = 1,
@@ -144,7 +144,8 @@ export function encodeStore(pkgs: PackageData[]): Buffer {
     }
   }, false);
   const sections = [P, D, FL, provStart, provPkg, provDep, obsStart, obsPkg, fileStart, filePkg];
-  const json = Buffer.from(JSON.stringify(strings));
+  // XML cannot contain NUL, so it separates the strings (much faster to split than JSON.parse).
+  const json = Buffer.from(strings.join('\0'));
   const pad = (4 - ((8 + json.length) % 4)) % 4;
   const head = Buffer.alloc(8);
   head.writeUInt32LE(MAGIC, 0);
@@ -179,6 +180,28 @@ export class StoreData {
     [this.P, this.D, this.FL, this.provStart, this.provPkg, this.provDep, this.obsStart, this.obsPkg, this.fileStart, this.filePkg] = sections as [
       Int32Array, Int32Array, Int32Array, Int32Array, Int32Array, Int32Array, Int32Array, Int32Array, Int32Array, Int32Array,
     ];
+  }
+
+  nameOf(i: number): string {
+    return this.strings[this.P[i * NF + F_NAME]!]!;
+  }
+
+  /** Copy a package's scalar fields onto `p`. */
+  readInto(p: PackageData, i: number): void {
+    const S = this.strings;
+    const P = this.P;
+    const o = i * NF;
+    p.name = S[P[o + F_NAME]!]!;
+    p.arch = S[P[o + F_ARCH]!]!;
+    p.epoch = P[o + F_EPOCH]!;
+    p.version = S[P[o + F_VER]!]!;
+    p.release = S[P[o + F_REL]!]!;
+    p.checksum = { type: S[P[o + F_CKTYPE]!]!, value: S[P[o + F_CKVAL]!]! };
+    p.size = P[o + F_SIZE]!;
+    p.installedSize = P[o + F_ISIZE]!;
+    p.location = S[P[o + F_LOC]!]!;
+    if (P[o + F_LOCBASE]! >= 0) p.locationBase = S[P[o + F_LOCBASE]!];
+    if (P[o + F_SRPM]! >= 0) p.sourcerpm = S[P[o + F_SRPM]!];
   }
 
   get packageCount(): number {
@@ -288,29 +311,18 @@ export class StoreData {
   }
 }
 
+/** A package's record in a store: fields are read by the Package constructor, deps lazily. */
 export interface StoredPackage {
   store: StoreData;
   index: number;
-  name: string;
-  arch: string;
-  epoch: number;
-  version: string;
-  release: string;
-  checksum: { type: string; value: string };
-  size: number;
-  installedSize: number;
-  location: string;
-  locationBase?: string;
-  sourcerpm?: string;
 }
 
-export function decodeStore(buf: Buffer): StoredPackage[] | undefined {
+export function decodeStore(buf: Buffer): StoreData | undefined {
   if (buf.length < 8 || buf.readUInt32LE(0) !== MAGIC) return undefined;
   const jlen = buf.readUInt32LE(4);
-  const strings = JSON.parse(buf.toString('utf8', 8, 8 + jlen)) as string[];
+  const strings = jlen === 0 ? [] : buf.toString('utf8', 8, 8 + jlen).split('\0');
   let off = 8 + jlen;
   off += (4 - (off % 4)) % 4;
-  const npkgs = buf.readInt32LE(off);
   const fileDeps = buf.readInt32LE(off + 4) === 1;
   const NSEC = 10;
   const lens: number[] = [];
@@ -328,27 +340,5 @@ export function decodeStore(buf: Buffer): StoredPackage[] | undefined {
   }
   const store = new StoreData(strings, sections);
   store.fileDepsOutsidePrimary = fileDeps;
-  const P = store.P;
-  const S = strings;
-  const out: StoredPackage[] = new Array(npkgs);
-  for (let i = 0; i < npkgs; i++) {
-    const o = i * NF;
-    const p: StoredPackage = {
-      store,
-      index: i,
-      name: S[P[o + F_NAME]!]!,
-      arch: S[P[o + F_ARCH]!]!,
-      epoch: P[o + F_EPOCH]!,
-      version: S[P[o + F_VER]!]!,
-      release: S[P[o + F_REL]!]!,
-      checksum: { type: S[P[o + F_CKTYPE]!]!, value: S[P[o + F_CKVAL]!]! },
-      size: P[o + F_SIZE]!,
-      installedSize: P[o + F_ISIZE]!,
-      location: S[P[o + F_LOC]!]!,
-    };
-    if (P[o + F_LOCBASE]! >= 0) p.locationBase = S[P[o + F_LOCBASE]!];
-    if (P[o + F_SRPM]! >= 0) p.sourcerpm = S[P[o + F_SRPM]!];
-    out[i] = p;
-  }
-  return out;
+  return store;
 }

@@ -1,0 +1,10 @@
+export type { RepoSource } from './source.js';
+export { normalizeRepoSource, nameFilter, globToRegExp } from './source.js';
+export { HttpClient, Limiter, hashAlgorithm, type Checksum, type HttpOptions, type DownloadOptions } from './http.js';
+export { NetworkError, RepoError, SignatureError } from './errors.js';
+export { loadRepo, loadRepos, LoadedRepo, type LoadOptions } from './client.js';
+export { parseRepomd, parseMetalink, parseMirrorlist, type Repomd, type RepomdRecord, type Metalink } from './repomd.js';
+export { PrimaryParser, FilelistsParser } from './primary.js';
+export { Package, DEP_KINDS, type Dep, type DepKind, type PackageData, type RepoRef } from './package.js';
+export { verifyDetached, type VerifyDetached } from './gpg.js';
+export { openDecompressed, detectCompression, type Compression } from './decompress.js';

@@ -1,6 +1,7 @@
 import type { Command } from './command.js';
 import { checkCommand } from './commands/check.js';
 import { configCommand } from './commands/config.js';
+import { fetchCommand } from './commands/fetch.js';
 import { initCommand } from './commands/init.js';
 import { manifestCommand } from './commands/manifest.js';
 import { ostreeCommand } from './commands/ostree.js';
@@ -13,6 +14,7 @@ export const commands: Command[] = [
   configCommand,
   manifestCommand,
   checkCommand,
+  fetchCommand,
   publishCommand,
   serveCommand,
   ostreeCommand,

@@ -1,0 +1,81 @@
+import { join } from 'node:path';
+import { ConfigRepo } from '../config/configrepo.js';
+import { formatLockfile } from '../config/lockfile.js';
+import { loadRepos, type RepoSource } from '../rpm/repo/index.js';
+import { resolve as resolvePackages, type Lock } from '../rpm/solve/index.js';
+import { fetchPackages } from '../rpm/download/index.js';
+import type { Package } from '../rpm/repo/index.js';
+import { writeFileAtomic } from '../util/fs.js';
+
+export interface FetchRunOptions {
+  configDir: string;
+  buildDir: string;
+  arch: string;
+  /** Resolve afresh (ignoring the lockfile) and write manifest-lock.$arch.json. */
+  updateLockfile?: boolean;
+  onProgress?: (ev: { phase: 'metadata' | 'resolve' | 'download'; done?: number; total?: number; name?: string }) => void;
+}
+
+export interface FetchRunResult {
+  packages: Package[];
+  downloaded: number;
+  cached: number;
+  lockfileWritten?: string;
+}
+
+/**
+ * cosa fetch: load the config's repos (metadata cached in cache/repomd),
+ * resolve the manifest's packages — pinned by the lockfiles, strictly, as
+ * cosa runs rpm-ostree — and download every RPM into the content-addressed
+ * cache (cache/pkgs). With updateLockfile the lock is ignored and rewritten.
+ */
+export async function fetchForBuild(o: FetchRunOptions): Promise<FetchRunResult> {
+  const config = ConfigRepo.load(o.configDir, { arch: o.arch });
+  const tf = config.manifest.treefile;
+  const sources: RepoSource[] = config.repos.map((r) => ({
+    id: r.id,
+    name: r.name,
+    baseurl: r.baseurl,
+    ...(r.mirrorlist ? { mirrorlist: r.mirrorlist } : {}),
+    ...(r.metalink ? { metalink: r.metalink } : {}),
+    enabled: true,
+    gpgcheck: r.gpgcheck,
+    repoGpgcheck: r.repoGpgcheck,
+    gpgkey: r.gpgkey,
+    exclude: r.exclude,
+    includepkgs: r.includepkgs,
+    skipIfUnavailable: r.skipIfUnavailable,
+    priority: r.priority,
+    cost: r.cost,
+  }));
+  o.onProgress?.({ phase: 'metadata' });
+  const repos = await loadRepos(sources, { cacheDir: join(o.buildDir, 'cache', 'repomd') });
+  o.onProgress?.({ phase: 'resolve' });
+  const useLock = !o.updateLockfile && config.lockfile.packages.size > 0;
+  const lock: Lock | undefined = useLock ? { packages: new Map([...config.lockfile.packages].map(([n, e]) => [n, { ...(e.evra ? { evra: e.evra } : {}), ...(e.evr ? { evr: e.evr } : {}), ...(e.digest ? { digest: e.digest } : {}) }])) } : undefined;
+  const result = await resolvePackages(repos, {
+    packages: tf.packages ?? [],
+    excludePackages: tf['exclude-packages'] ?? [],
+    repoPackages: (tf['repo-packages'] ?? []).map((rp) => ({ repo: rp.repo, packages: rp.packages })),
+    recommends: tf.recommends ?? true,
+    arch: o.arch,
+    ...(lock ? { lock, lockStrict: true } : {}),
+  });
+  const pkgs = result.packages;
+  const fr = await fetchPackages(pkgs, {
+    cacheDir: join(o.buildDir, 'cache', 'pkgs'),
+    onProgress: (ev) => o.onProgress?.({ phase: 'download', done: ev.done, total: ev.total, name: ev.pkg.name }),
+  });
+  const out: FetchRunResult = { packages: pkgs, downloaded: fr.downloaded.length, cached: fr.cached.length };
+  if (o.updateLockfile) {
+    const path = join(o.configDir, `manifest-lock.${o.arch}.json`);
+    const text = formatLockfile({
+      packages: pkgs.map((p: Package) => ({ name: p.name, evr: `${p.evr.epoch ? `${p.evr.epoch}:` : ''}${p.evr.version}-${p.evr.release ?? ''}`, arch: p.arch, digest: `${p.checksum.type}:${p.checksum.value}` })),
+      // rpm-ostree records each repo's repomd revision (a timestamp) as "generated"
+      repos: repos.map((r) => ({ id: r.source.id, generated: new Date(Number(r.repomd?.revision ?? Math.floor(Date.now() / 1000)) * 1000) })),
+    });
+    await writeFileAtomic(path, text);
+    out.lockfileWritten = path;
+  }
+  return out;
+}

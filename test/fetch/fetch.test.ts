@@ -1,0 +1,93 @@
+/**
+ * `coreforge fetch` end to end: a config repo naming a real rpm-md
+ * repository (RPMs from rpmbuild, indexed by createrepo_c, served on
+ * 127.0.0.1); resolve, download into the cache, re-run downloads nothing,
+ * --update-lockfile writes rpm-ostree's format, the lock then pins strictly.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, mkdirSync, writeFileSync, rmSync, readFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildRpms, createrepo, serveDir, type TestServer } from '../../src/rpm/repo/testing.js';
+import { CF } from '../util/exec.js';
+
+let work: string;
+let server: TestServer;
+let config: string;
+let buildDir: string;
+
+before(async () => {
+  work = mkdtempSync(join(tmpdir(), 'cf-fetch-'));
+  const repoDir = join(work, 'repo');
+  buildRpms(
+    [
+      { version: '1.0', release: '1.fc40', arch: 'x86_64', packages: [{ name: 'mini-base', requires: ['mini-lib >= 1.0', '/usr/lib/mini/data'] }, { name: 'mini-lib', files: ['/usr/lib/libmini.so'] }] },
+      { version: '2.0', release: '1.fc40', arch: 'noarch', packages: [{ name: 'mini-data', files: ['/usr/lib/mini/data'] }, { name: 'mini-extra' }] },
+    ],
+    repoDir,
+    join(work, 'rpmbuild'),
+  );
+  createrepo(repoDir);
+  server = await serveDir(repoDir);
+  config = join(work, 'config');
+  mkdirSync(config);
+  writeFileSync(join(config, 'manifest.yaml'), 'ref: my/${basearch}/coreos/stable\nrepos: [mini]\npackages:\n  - mini-base\n');
+  writeFileSync(join(config, 'mini.repo'), `[mini]\nname=mini\nbaseurl=${server.url}/\ngpgcheck=0\n`);
+  buildDir = join(work, 'build');
+  mkdirSync(buildDir);
+});
+after(async () => {
+  await server.close();
+  rmSync(work, { recursive: true, force: true });
+});
+
+
+async function inBuild(...a: string[]) {
+  // run with the build dir as the working directory
+  const { spawn } = await import('node:child_process');
+  return new Promise<{ status: number; stdout: string; stderr: string }>((res) => {
+    const c = spawn(CF, ['fetch', '--config', config, '--arch', 'x86_64', '--json', ...a], { cwd: buildDir });
+    let stdout = '';
+    let stderr = '';
+    c.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    c.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    c.on('close', (code) => res({ status: code ?? -1, stdout, stderr }));
+  });
+}
+
+test('fetch resolves, downloads into cache/, and a second run downloads nothing', async () => {
+  const r1 = await inBuild();
+  assert.equal(r1.status, 0, r1.stderr);
+  const j1 = JSON.parse(r1.stdout);
+  assert.deepEqual(j1.packages.map((n: string) => n.replace(/-[^-]+-[^-]+$/, '')).sort(), ['mini-base', 'mini-data', 'mini-lib']);
+  assert.equal(j1.downloaded, 3);
+  assert.ok(existsSync(join(buildDir, 'cache', 'pkgs')));
+  const before = server.requests.filter((q) => q.path.endsWith('.rpm')).length;
+  const r2 = await inBuild();
+  assert.equal(JSON.parse(r2.stdout).downloaded, 0);
+  assert.equal(server.requests.filter((q) => q.path.endsWith('.rpm')).length, before);
+});
+
+test('--update-lockfile writes manifest-lock.x86_64.json; the lock then pins strictly', async () => {
+  const r = await inBuild('--update-lockfile');
+  assert.equal(r.status, 0, r.stderr);
+  const lock = JSON.parse(readFileSync(join(config, 'manifest-lock.x86_64.json'), 'utf8'));
+  assert.equal(lock.packages['mini-base'].evra, '1.0-1.fc40.x86_64');
+  assert.equal(lock.packages['mini-data'].evra, '2.0-1.fc40.noarch');
+  assert.match(lock.packages['mini-lib'].digest, /^sha256:[0-9a-f]{64}$/);
+  // a package the lock does not cover is an error, as cosa runs rpm-ostree (strict)
+  writeFileSync(join(config, 'manifest.yaml'), 'ref: my/${basearch}/coreos/stable\nrepos: [mini]\npackages:\n  - mini-base\n  - mini-extra\n');
+  const bad = await inBuild();
+  assert.equal(bad.status, 1);
+  assert.match(bad.stderr, /^error: .*mini-extra/m);
+  assert.doesNotMatch(bad.stderr, /\n\s+at /);
+});
+
+test('an unreachable repository is a one-line error naming it', async () => {
+  writeFileSync(join(config, 'mini.repo'), `[mini]\nname=mini\nbaseurl=http://127.0.0.1:9/\ngpgcheck=0\n`);
+  const r = await inBuild('--update-lockfile');
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /^error: .*mini/m);
+  assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+});

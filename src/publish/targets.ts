@@ -1,7 +1,8 @@
 import { promises as fsp } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { dirname, join, resolve } from 'node:path';
-import { UsageError } from '../errors.js';
+import { S3Target } from './s3.js';
+import { RcloneTarget } from './rclone.js';
 import { randomName } from '../util/fs.js';
 
 /**
@@ -65,7 +66,7 @@ export class DirTarget implements PublishTarget {
 }
 
 export function parseTarget(spec: string, cwd: string): PublishTarget {
-  if (/^s3:\/\//.test(spec)) throw new UsageError('S3 targets are not available yet in this build of coreforge');
-  if (/^rclone:/.test(spec)) throw new UsageError('rclone targets are not available yet in this build of coreforge');
+  if (/^s3:\/\//.test(spec)) return S3Target.parse(spec);
+  if (/^rclone:/.test(spec)) return new RcloneTarget(spec.slice('rclone:'.length));
   return new DirTarget(resolve(cwd, spec.replace(/^file:\/\//, '')));
 }

@@ -124,3 +124,39 @@ test('a publish killed at any point leaves a target the real client can pull fro
     prev = c;
   }
 });
+
+test('publish to S3 (a local S3-protocol server) and via rclone; the real client pulls from both', async () => {
+  const { default: S3rver } = (await import('s3rver')) as unknown as { default: new (o: object) => { run(): Promise<{ port: number }>; close(): Promise<void> } };
+  const s3dir = join(work, 's3data');
+  mkdirSync(s3dir);
+  const s3 = new S3rver({ port: 0, address: '127.0.0.1', silent: true, directory: s3dir, configureBuckets: [{ name: 'os-updates' }] });
+  const { port } = await s3.run();
+  const env = { ...process.env, AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER', AWS_REGION: 'us-east-1' };
+  try {
+    const target = `s3://os-updates/fcos?endpoint=http://127.0.0.1:${port}`;
+    const out = JSON.parse(await ok(CF, ['publish', '--builddir', buildDir, '--repo', join(work, 'pub'), '--to', target, `--gpg-sign=${gpg.keyId}`, `--gpg-homedir=${gpg.home}`, '--json'], env));
+    assert.ok(out.sync.uploaded > 0);
+    const again = JSON.parse(await ok(CF, ['publish', '--builddir', buildDir, '--repo', join(work, 'pub'), '--to', target, `--gpg-sign=${gpg.keyId}`, `--gpg-homedir=${gpg.home}`, '--json'], env));
+    assert.ok(again.sync.uploaded <= 2, `incremental S3 publish uploaded ${again.sync.uploaded}`);
+    const head = await fetch(`http://127.0.0.1:${port}/os-updates/fcos/summary`, { method: 'HEAD' });
+    assert.equal(head.status, 200);
+    await clientPull(`http://127.0.0.1:${port}/os-updates/fcos`, 's3-client');
+    assert.equal((await ostree(`--repo=${join(work, 's3-client')}`, 'rev-parse', `my:${REF}`)).trim(), out.commit);
+  } finally {
+    await s3.close();
+  }
+  const rc = join(work, 'rclone-target');
+  await ok(CF, ['publish', '--builddir', buildDir, '--repo', join(work, 'pub'), '--to', `rclone:${rc}`, `--gpg-sign=${gpg.keyId}`, `--gpg-homedir=${gpg.home}`]);
+  const srv = new RepoServer({ repos: [{ path: rc }] });
+  const { url } = await srv.start().catch(async () => {
+    // rclone copies only files; a served directory needs only what clients fetch
+    const { writeFileSync: w } = await import('node:fs');
+    w(join(rc, 'config'), readFileSync(join(work, 'pub', 'config')));
+    return srv.start();
+  });
+  try {
+    await clientPull(url, 'rclone-client');
+  } finally {
+    await srv.stop();
+  }
+});

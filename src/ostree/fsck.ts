@@ -6,7 +6,7 @@ import { ContentHasher } from './objects/content.js';
 import { ObjectType, objectTypeName } from './objects/types.js';
 import type { Repo } from './repo/repo.js';
 import { traverseTree } from './traverse.js';
-import { Commit } from './objects/commit.js';
+import { Commit, parseCommitMeta } from './objects/commit.js';
 import { DirMeta } from './objects/dirmeta.js';
 import { DirTree } from './objects/dirtree.js';
 
@@ -83,6 +83,11 @@ export async function fsckRepo(repo: Repo, opts: FsckOptions = {}): Promise<Fsck
       const c = await repo.loadCommit(commit);
       total++;
       checked++;
+      // detached metadata has no checksum of its own, but must still be a well-formed a{sv}
+      if (await repo.hasObject(ObjectType.CommitMeta, commit)) {
+        total++;
+        await checkOne(ObjectType.CommitMeta, commit, commit);
+      }
       const objs = traverseTree(repo, c.rootTree, c.rootMeta, seen);
       while (true) {
         let next;
@@ -117,6 +122,10 @@ export async function fsckRepo(repo: Repo, opts: FsckOptions = {}): Promise<Fsck
 
 export async function verifyMetadata(repo: Repo, type: ObjectType, csum: Checksum): Promise<void> {
   const bytes = await repo.readMetadata(type, csum);
+  if (type === ObjectType.CommitMeta) {
+    parseCommitMeta(bytes, `commitmeta ${csum}`);
+    return;
+  }
   const actual = sha256Hex(bytes);
   if (actual !== csum) throw new CorruptionError(`Corrupted ${objectTypeName(type)} object; checksum expected='${csum}' actual='${actual}'`);
   if (type === ObjectType.DirMeta) DirMeta.parse(bytes, `dirmeta ${csum}`);

@@ -129,7 +129,9 @@ export function serializeBareUserMeta(h: FileHeader): Uint8Array {
 
 export function parseBareUserMeta(bytes: Uint8Array, symlinkTarget: string, what: string): FileHeader {
   const v = deserialize('(uuua(ayay))', bytes, { what, normal: false }) as [number, number, number, Xattrs];
-  const h = new FileHeader(bswap32(v[0]), bswap32(v[1]), bswap32(v[2]), v[3], symlinkTarget);
+  const mode = bswap32(v[2]);
+  // the target only means something for a symlink; callers may pass a placeholder before they know the type
+  const h = new FileHeader(bswap32(v[0]), bswap32(v[1]), mode, v[3], (mode & S_IFMT) === S_IFLNK ? symlinkTarget : '');
   h.validate(what);
   return h;
 }

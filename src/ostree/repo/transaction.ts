@@ -212,7 +212,7 @@ export class Transaction {
       await pipeline(open(), createDeflateRaw({ level: this.repo.zlibLevel }), out);
     } else {
       await this.writeBareFile(path, header, async (fh) => {
-        await pipeline(open(), fh.createWriteStream({ autoClose: false } as never));
+        await pipeline(open(), (src: AsyncIterable<Buffer>) => drainTo(fh, src));
       });
     }
     this.staged.set(rel, ObjectType.File);
@@ -240,7 +240,7 @@ export class Transaction {
         await pipeline(stream, tap, createDeflateRaw({ level: this.repo.zlibLevel }), out);
       } else {
         await this.writeBareFile(tmpPath, header, async (fh) => {
-          await pipeline(stream, tap, fh.createWriteStream({ autoClose: false } as never));
+          await pipeline(stream, tap, (src: AsyncIterable<Buffer>) => drainTo(fh, src));
         });
       }
       if (seen !== size) throw new CorruptionError(`content stream was ${seen} bytes, expected ${size}`);
@@ -368,6 +368,18 @@ export class Transaction {
     } finally {
       this.unlock();
     }
+  }
+}
+
+/**
+ * Write a stream into an open FileHandle. (fh.createWriteStream({autoClose:
+ * false}) keeps a reference on the handle that makes fh.close() hang forever
+ * on Node 20, so the process exits with 13 mid-commit.)
+ */
+async function drainTo(fh: fsp.FileHandle, src: AsyncIterable<Buffer>): Promise<void> {
+  for await (const chunk of src) {
+    let off = 0;
+    while (off < chunk.length) off += (await fh.write(chunk, off, chunk.length - off)).bytesWritten;
   }
 }
 

@@ -117,7 +117,13 @@ export function generateTree(root: string, opts: TreeOptions): TreeStats {
       large.push(i);
     }
   }
-  const smallTotal = sizes.reduce((a, b) => a + Math.max(0, b), 0);
+  let smallTotal = sizes.reduce((a, b) => a + Math.max(0, b), 0);
+  if (opts.totalBytes !== undefined && large.length > 0 && smallTotal > opts.totalBytes / 2) {
+    // a small byte budget: shrink the small files so the large ones keep half of it
+    const f = opts.totalBytes / 2 / smallTotal;
+    for (let i = 0; i < sizes.length; i++) if (sizes[i]! > 0) sizes[i] = Math.floor(sizes[i]! * f);
+    smallTotal = sizes.reduce((a, b) => a + Math.max(0, b), 0);
+  }
   for (const i of large) {
     if (opts.totalBytes !== undefined) {
       const share = Math.max(256 * 1024, (opts.totalBytes - smallTotal) / Math.max(1, large.length));

@@ -390,3 +390,49 @@ function normalize(v: GValue): unknown {
   if (Array.isArray(v)) return v.map((x) => normalize(x as GValue));
   return v;
 }
+
+// ---------------------------------------------------------------------------
+// Pathological inputs: large or deep, the shapes that make parsers slow
+// ---------------------------------------------------------------------------
+
+test('pathological inputs: large and deeply nested data parse or fail in bounded time', () => {
+  const LIMIT_MS = 2000;
+  const cases: Array<[string, string, Uint8Array]> = [];
+  const bytes = (s: string) => new Uint8Array(Buffer.from(s, 'latin1'));
+  // a 1 MB invalid signature (was O(n²): one type string can be at most 255 characters)
+  cases.push(['long invalid signature', 'g', bytes('('.repeat(1 << 20) + '\0')]);
+  cases.push(['long valid signature', 'g', serialize('g', 'a{sv}'.repeat(100000))]);
+  // object paths: the validating regex must not backtrack
+  cases.push(['long object path with a bad tail', 'o', bytes('/a'.repeat(200000) + '/!\0')]);
+  cases.push(['long object path', 'o', bytes('/ab_1'.repeat(100000) + '\0')]);
+  // variants nested far deeper than the 128 levels GLib allows
+  let v = bytes('x\0s');
+  for (let i = 0; i < 2000; i++) v = new Uint8Array([...v, 0, 0x76]);
+  cases.push(['variant nested 2000 deep', 'v', v]);
+  // 200k empty byte strings: 4-byte framing offsets, all zero
+  cases.push(['aay of 200k empty elements', 'aay', new Uint8Array(200000 * 4)]);
+  // a huge a{sv} of valid entries, as a big summary would be
+  const dict: Array<[string, Variant]> = Array.from({ length: 50000 }, (_, i) => [`key${i}`, new Variant('s', `value${i}`)]);
+  const big = serialize('a{sv}', dict);
+  cases.push(['a{sv} with 50k entries', 'a{sv}', big]);
+  // the same with its last framing offset broken
+  const broken = big.slice();
+  broken[broken.length - 1] ^= 0xff;
+  cases.push(['a{sv} with 50k entries, broken offset', 'a{sv}', broken]);
+  // offsets that all point at the end: every element claims the whole body
+  cases.push(['array of overlapping elements', 'as', new Uint8Array([...bytes('abc\0'), ...new Array(4096).fill(4)])]);
+  for (const [name, type, input] of cases) {
+    for (const normal of [true, false]) timedWith(() => deserialize(type, input, { normal }), `${name} (${input.length} bytes, normal=${normal})`, LIMIT_MS);
+  }
+});
+
+function timedWith(fn: () => unknown, ctx: string, limitMs: number): void {
+  const t0 = performance.now();
+  try {
+    fn();
+  } catch (e) {
+    mustBeTyped(e, ctx);
+  }
+  const ms = performance.now() - t0;
+  assert.ok(ms <= limitMs, `${ctx}: took ${ms.toFixed(0)} ms`);
+}

@@ -77,8 +77,8 @@ export async function checkoutTree(repo: Repo, tree: Checksum, meta: Checksum, d
 
   const mkdirFor = async (path: string, metaCsum: Checksum, isRoot: boolean) => {
     const dm = await repo.loadDirMeta(metaCsum);
-    let mode = dm.mode & 0o7777;
-    if (opts.userMode) mode &= ~0o6000;
+    // ostree -U keeps a directory's mode as committed (setgid/sticky included)
+    const mode = dm.mode & 0o7777;
     try {
       await fsp.mkdir(path, { mode: 0o700 });
     } catch (e) {
@@ -195,7 +195,8 @@ async function writeRegular(obj: ContentObject, path: string, opts: CheckoutOpti
   const h = obj.header;
   if ((h.mode & S_IFMT) === 0) throw new InvalidInputError(`bad mode for ${path}`);
   let mode = h.mode & 0o7777;
-  if (opts.userMode) mode &= ~0o6000;
+  // ostree -U drops setuid/setgid on files and always leaves them readable by their owner
+  if (opts.userMode) mode = (mode & ~0o6000) | 0o400;
   const small = readSmallArchivePayload(obj);
   if (small) writeFileSync(path, small, { flag: 'wx', mode: 0o600 });
   else await pipeline(obj.open(), createWriteStream(path, { flags: 'wx', mode: 0o600 }));

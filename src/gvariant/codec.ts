@@ -241,27 +241,44 @@ function isObjectPath(s: string): boolean {
   return /^\/$|^(\/[A-Za-z0-9_]+)+$/.test(s);
 }
 
+/**
+ * A 'g' value: a sequence of complete types. Scanned in one linear pass (a
+ * parseType per prefix was quadratic and threw per character, so a crafted
+ * long signature inside untrusted metadata could stall a parse for minutes).
+ */
 function isSignature(s: string): boolean {
   let p = 0;
-  try {
-    while (p < s.length) {
-      // a signature is a sequence of complete types, each of which must be valid
-      let q = p + 1;
-      for (; q <= s.length; q++) {
-        try {
-          parseType(s.slice(p, q));
-          break;
-        } catch {
-          /* extend */
-        }
-      }
-      if (q > s.length) return false;
-      p = q;
-    }
-    return true;
-  } catch {
-    return false;
+  while (p < s.length) {
+    const q = scanType(s, p, 0);
+    // each type is also held to parseType's 255-character limit
+    if (q < 0 || q - p > 255) return false;
+    p = q;
   }
+  return true;
+}
+
+const BASIC_CODES = 'bynqiuxthdsog';
+
+/** End of the complete type that starts at `pos`, or -1 (g_variant_type_string_scan). */
+function scanType(s: string, pos: number, depth: number): number {
+  if (depth > MAX_DEPTH || pos >= s.length) return -1;
+  const c = s[pos]!;
+  if (BASIC_CODES.includes(c) || c === 'v') return pos + 1;
+  if (c === 'a' || c === 'm') return scanType(s, pos + 1, depth + 1);
+  if (c === '(') {
+    let p = pos + 1;
+    while (p < s.length && s[p] !== ')') {
+      p = scanType(s, p, depth + 1);
+      if (p < 0) return -1;
+    }
+    return p < s.length ? p + 1 : -1;
+  }
+  if (c === '{') {
+    if (pos + 1 >= s.length || !BASIC_CODES.includes(s[pos + 1]!)) return -1;
+    const v = scanType(s, pos + 2, depth + 1);
+    return v >= 0 && s[v] === '}' ? v + 1 : -1;
+  }
+  return -1;
 }
 
 // ---------------------------------------------------------------------------

@@ -211,7 +211,9 @@ export class Transaction {
       out.write(lenPrefixed(header.serializeArchive(size)));
       await pipeline(open(), createDeflateRaw({ level: this.repo.zlibLevel }), out);
     } else {
-      await this.writeBareFile(path, header, (fh) => copyInto(open(), fh));
+      await this.writeBareFile(path, header, async (fh) => {
+        await pipeline(open(), (src: AsyncIterable<Buffer>) => drainTo(fh, src));
+      });
     }
     this.staged.set(rel, ObjectType.File);
     this.stats.contentWritten++;
@@ -238,11 +240,7 @@ export class Transaction {
         await pipeline(stream, tap, createDeflateRaw({ level: this.repo.zlibLevel }), out);
       } else {
         await this.writeBareFile(tmpPath, header, async (fh) => {
-          for await (const chunk of stream) {
-            h.update(chunk as Buffer);
-            seen += (chunk as Buffer).length;
-            await fh.write(chunk as Buffer);
-          }
+          await pipeline(stream, tap, (src: AsyncIterable<Buffer>) => drainTo(fh, src));
         });
       }
       if (seen !== size) throw new CorruptionError(`content stream was ${seen} bytes, expected ${size}`);
@@ -382,8 +380,16 @@ export class Transaction {
   }
 }
 
-async function copyInto(src: Readable, fh: fsp.FileHandle): Promise<void> {
-  for await (const chunk of src) await fh.write(chunk as Buffer);
+/**
+ * Write a stream into an open FileHandle. (fh.createWriteStream({autoClose:
+ * false}) keeps a reference on the handle that makes fh.close() hang forever
+ * on Node 20, so the process exits with 13 mid-commit.)
+ */
+async function drainTo(fh: fsp.FileHandle, src: AsyncIterable<Buffer>): Promise<void> {
+  for await (const chunk of src) {
+    let off = 0;
+    while (off < chunk.length) off += (await fh.write(chunk, off, chunk.length - off)).bytesWritten;
+  }
 }
 
 function validateBareUserOnly(h: FileHeader): void {

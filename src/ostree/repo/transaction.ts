@@ -15,6 +15,7 @@ import { S_IFLNK, S_IFMT } from '../objects/dirmeta.js';
 import { ObjectType, objectExtension } from '../objects/types.js';
 import { OSTREEMETA_XATTR, writeXattrs } from '../objects/xattrs.js';
 import type { Repo } from './repo.js';
+import { ContentPool } from './content-pool.js';
 
 const deflateRawAsync = promisify(deflateRaw);
 
@@ -161,6 +162,8 @@ export class Transaction {
     if (this.repo.mode === 'bare-user-only') validateBareUserOnly(header);
     let csum: Checksum;
     if (src.kind === 'stream') return this.writeContentSinglePass(header, src.size, src.stream, expected);
+    const pool = src.kind === 'file' && this.repo.isArchive ? ContentPool.shared() : null;
+    if (pool && src.kind === 'file') return this.writeContentInWorker(pool, header, src.path, src.size, expected);
     if (src.kind === 'file' && src.size > SMALL_FILE) {
       const h = new ContentHasher(header);
       for await (const chunk of createReadStream(src.path, { highWaterMark: 1024 * 1024 })) h.update(chunk as Buffer);
@@ -177,6 +180,45 @@ export class Transaction {
     this.checkExpected(csum, expected);
     const d = data;
     return this.dedupe(ObjectType.File, csum, () => this.storeContentBytes(csum, header, d));
+  }
+
+  /** Archive mode: hash and compress on a worker thread; the result is adopted into staging here. */
+  private async writeContentInWorker(pool: ContentPool, header: FileHeader, path: string, size: number, expected?: Checksum): Promise<Checksum> {
+    const r = await pool.run({
+      path,
+      hashPrefix: lenPrefixed(header.serialize()),
+      archivePrefix: lenPrefixed(header.serializeArchive(size)),
+      size,
+      objectsDir: join(this.repo.path, 'objects'),
+      tmpDir: this.stagingDir,
+      level: this.repo.zlibLevel,
+    });
+    if ('error' in r) {
+      if (r.code === 'ENOENT') throw new InvalidInputError(`${path}: file vanished while being committed`);
+      if (r.code === 'ECHANGED') throw new InvalidInputError(r.error);
+      throw new Error(`content worker failed on ${path}: ${r.error}`);
+    }
+    const csum = r.checksum;
+    const tmp = r.tmp;
+    try {
+      this.checkExpected(csum, expected);
+    } catch (e) {
+      if (tmp) await fsp.rm(tmp, { force: true });
+      throw e;
+    }
+    if (!tmp) return csum;
+    let adopted = false;
+    await this.dedupe(ObjectType.File, csum, async () => {
+      await this.ensureStagingDir(csum);
+      const rel = this.relFor(ObjectType.File, csum);
+      await fsp.rename(tmp, this.stagedPath(rel));
+      this.staged.set(rel, ObjectType.File);
+      this.stats.contentWritten++;
+      this.stats.contentBytesWritten += size;
+      adopted = true;
+    });
+    if (!adopted) await fsp.rm(tmp, { force: true });
+    return csum;
   }
 
   private checkExpected(csum: Checksum, expected?: Checksum): void {

@@ -8,6 +8,7 @@ import { writeDirectoryToMtree, type CommitModifier } from '../../ostree/commit/
 import { defaultTimestamp, writeCommit } from '../../ostree/commit/write-commit.js';
 import { commitMetadataForBootable } from '../../ostree/commit/bootable.js';
 import { Transaction } from '../../ostree/repo/transaction.js';
+import { parseRefspec } from '../../ostree/repo/refs.js';
 import { dictInGhashOrder } from '../../ostree/summary.js';
 import { REPO_OPT, openRepo, parseDateTime, parseVerbArgs } from './common.js';
 import type { OstreeVerb } from './verb.js';
@@ -168,7 +169,10 @@ export const commitVerb: OstreeVerb = {
       if (o['body-file']) body = await fsp.readFile(resolve(ctx.cwd, o['body-file']), 'utf8');
       const csum = await writeCommit(tx, root, { parent, subject: o.subject ?? '', body, metadata: finalMeta, timestamp });
       if (detached.length > 0) await tx.writeCommitMeta(csum, detached);
-      if (o.branch) tx.setRef(o.branch, csum);
+      if (o.branch) {
+        const { remote, ref } = parseRefspec(o.branch);
+        tx.setRef(ref, csum, remote);
+      }
       const stats = await tx.commit();
       if (o.consume) for (const spec of trees) if (spec.startsWith('dir=')) await fsp.rm(resolve(ctx.cwd, spec.slice(4)), { recursive: true, force: true });
       if (o['table-output']) {

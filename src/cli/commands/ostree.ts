@@ -15,7 +15,7 @@ export const ostreeCommand: Command = {
     const idx = argv.findIndex((a) => !a.startsWith('-'));
     if (idx < 0) {
       if (argv.includes('--version')) {
-        ctx.stdout.write("libostree:\n Version: '2022.7'\n Features:\n  - gpgme\n  - sign-ed25519\n  - coreforge\n");
+        ctx.stdout.write("libostree:\n Version: '2022.7'\n Features:\n  - coreforge\n");
         return 0;
       }
       ctx.stdout.write(help());

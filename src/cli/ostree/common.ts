@@ -65,3 +65,10 @@ export function parseDateTime(s: string): number {
   }
   throw new UsageError(`Could not parse '${s}'`);
 }
+
+/** A G_OPTION_ARG_INT value, with GOption's error text. */
+export function parseIntArg(s: string, name: string): number {
+  const t = s.trim();
+  if (!/^[+-]?\d+$/.test(t) || Math.abs(Number(t)) > 0x7fffffff) throw new UsageError(`Cannot parse integer value “${s}” for ${name}`);
+  return Number(t);
+}

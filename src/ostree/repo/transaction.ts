@@ -58,6 +58,8 @@ export class Transaction {
   private readonly inflight = new Map<string, Promise<Checksum>>();
   private readonly madeDirs = new Set<string>();
   private readonly refs: PendingRef[] = [];
+  private readonly partialMarks = new Set<Checksum>();
+  private readonly partialClears = new Set<Checksum>();
   private done = false;
   readonly stats: TransactionStats = { metadataWritten: 0, contentWritten: 0, contentBytesWritten: 0 };
 
@@ -326,10 +328,31 @@ export class Transaction {
     this.refs.push({ ref, remote, collection, checksum });
   }
 
+  /**
+   * Mark a commit as incompletely fetched (state/CSUM.commitpartial), as
+   * ostree does for --commit-metadata-only pulls. The marker is in place
+   * before the commit object becomes visible.
+   */
+  markCommitPartial(csum: Checksum): void {
+    this.partialMarks.add(csum);
+    this.partialClears.delete(csum);
+  }
+
+  /** Drop a commit's partial marker once its whole tree is visible. */
+  clearCommitPartial(csum: Checksum): void {
+    this.partialClears.add(csum);
+    this.partialMarks.delete(csum);
+  }
+
   /** Make the staged objects visible (content first, commits last), then update refs. */
   async commit(): Promise<TransactionStats> {
     if (this.done) throw new Error('transaction already finished');
     try {
+      if (this.partialMarks.size > 0) {
+        const state = join(this.repo.path, 'state');
+        await fsp.mkdir(state, { recursive: true, mode: 0o775 });
+        for (const c of this.partialMarks) await fsp.writeFile(join(state, `${c}.commitpartial`), '');
+      }
       await this.repo.syncfs();
       const byType = new Map<ObjectType, string[]>();
       for (const [rel, type] of this.staged) {
@@ -351,6 +374,7 @@ export class Transaction {
         if (type === ObjectType.CommitMeta) await this.repo.syncfs();
       }
       if (made.size > 0) await this.repo.syncfs();
+      for (const c of this.partialClears) await fsp.rm(join(this.repo.path, 'state', `${c}.commitpartial`), { force: true });
       for (const r of this.refs) await this.repo.setRef(r.ref, r.checksum, r.remote, r.collection);
       return this.stats;
     } finally {

@@ -10,6 +10,7 @@ import { initVerb } from './init.js';
 import { lsVerb } from './ls.js';
 import { pruneVerb } from './prune.js';
 import { pullLocalVerb } from './pull-local.js';
+import { pullVerb } from './pull.js';
 import { refsVerb } from './refs.js';
 import { remoteVerb } from './remote.js';
 import { revParseVerb } from './rev-parse.js';
@@ -29,6 +30,7 @@ export const verbs: OstreeVerb[] = [
   logVerb,
   lsVerb,
   pruneVerb,
+  pullVerb,
   pullLocalVerb,
   refsVerb,
   remoteVerb,

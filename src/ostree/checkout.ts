@@ -6,6 +6,7 @@ import { Semaphore, randomName } from '../util/fs.js';
 import type { Checksum } from './checksum.js';
 import { S_IFMT } from './objects/dirmeta.js';
 import { writeXattrs } from './objects/xattrs.js';
+import { spawnSync } from 'node:child_process';
 import type { Repo, ContentObject } from './repo/repo.js';
 
 export interface CheckoutOptions {
@@ -23,6 +24,25 @@ export interface CheckoutOptions {
   noXattrs?: boolean;
   /** Do not reset directory mtimes to 0. */
   keepDirMtimes?: boolean;
+  /** -H: fail instead of copying when a file cannot be hardlinked from the repository. */
+  requireHardlinks?: boolean;
+  /** --union-identical: existing files must be identical to the checked-out ones. */
+  unionIdentical?: boolean;
+  /** --whiteouts: `.wh.NAME` entries delete NAME instead of being checked out. */
+  processWhiteouts?: boolean;
+  /** --process-passthrough-whiteouts: `.ostree-wh.NAME` entries become 0:0 character devices named NAME. */
+  processPassthroughWhiteouts?: boolean;
+  /** Paths ("/a/b") to leave out (--skip-list). */
+  skipList?: Set<string>;
+  /** -M: suppress directory mode bits outside 0775. */
+  bareuseronlyDirs?: boolean;
+  /** The commit path the checked-out tree starts at, for --skip-list matching (set from subpath). */
+  skipListBase?: string;
+}
+
+/** Why a file of this repository mode cannot be hardlinked in this checkout mode (ostree's no_copy_fallback messages). */
+function hardlinkRefusal(repo: Repo): string {
+  return repo.mode === 'bare-user' || repo.mode === 'bare-user-only' ? 'User repository mode requires user checkout mode to hardlink' : 'Bare repository mode cannot hardlink in user checkout mode';
 }
 
 const FILE_CONCURRENCY = 8;
@@ -57,13 +77,14 @@ export async function checkoutCommit(repo: Repo, commit: Checksum, dest: string,
     }
     throw new NotFoundError(`No such file or directory: ${opts.subpath}`);
   }
-  await checkoutTree(repo, tree, meta, dest, opts);
+  await checkoutTree(repo, tree, meta, dest, { ...opts, skipListBase: sub.length > 0 ? '/' + sub.join('/') : '' });
 }
 
+/** ostree's is_hardlinkable: the checkout mode matches the repository mode. */
 function canHardlink(repo: Repo, opts: CheckoutOptions): boolean {
   if (opts.forceCopy) return false;
   if (repo.mode === 'bare-user' || repo.mode === 'bare-user-only') return Boolean(opts.userMode);
-  if (repo.mode === 'bare') return !opts.userMode || process.getuid?.() === 0;
+  if (repo.mode === 'bare') return !opts.userMode;
   return false;
 }
 
@@ -77,7 +98,7 @@ export async function checkoutTree(repo: Repo, tree: Checksum, meta: Checksum, d
   const mkdirFor = async (path: string, metaCsum: Checksum, isRoot: boolean) => {
     const dm = await repo.loadDirMeta(metaCsum);
     // user mode strips setuid/setgid from files only; directories keep theirs (as ostree)
-    const mode = dm.mode & 0o7777;
+    const mode = opts.bareuseronlyDirs ? dm.mode & 0o775 : dm.mode & 0o7777;
     try {
       await fsp.mkdir(path, { mode: 0o700 });
     } catch (e) {
@@ -95,14 +116,27 @@ export async function checkoutTree(repo: Repo, tree: Checksum, meta: Checksum, d
     dirsForMtime.push(path);
   };
 
-  const walk = async (treeCsum: Checksum, metaCsum: Checksum, path: string, isRoot: boolean): Promise<void> => {
+  const walk = async (treeCsum: Checksum, metaCsum: Checksum, path: string, isRoot: boolean, rel: string): Promise<void> => {
     await mkdirFor(path, metaCsum, isRoot);
     const dt = await repo.loadDirTree(treeCsum);
     for (const f of dt.files) {
       if (failure) return;
+      if (opts.skipList?.has(`${rel}/${f.name}`)) continue;
       await sem.acquire();
       const p: Promise<void> = (async () => {
         const obj = await repo.loadContent(f.checksum);
+        if (!obj.header.isSymlink && opts.processWhiteouts && f.name.startsWith('.wh.')) {
+          const victim = f.name.slice(4);
+          if (victim === '') throw new InvalidInputError(`Invalid empty whiteout '${victim}'`);
+          await fsp.rm(join(path, victim), { recursive: true, force: true });
+          return;
+        }
+        if (!obj.header.isSymlink && opts.processPassthroughWhiteouts && f.name.startsWith('.ostree-wh.')) {
+          const name = f.name.slice('.ostree-wh.'.length);
+          if (name === '') throw new InvalidInputError(`Invalid empty overlayfs whiteout '${name}'`);
+          await checkoutWhiteoutDevice(obj, join(path, name), opts);
+          return;
+        }
         await checkoutFile(repo, obj, join(path, f.name), opts, hardlink);
       })()
         .catch((e: unknown) => {
@@ -116,12 +150,13 @@ export async function checkoutTree(repo: Repo, tree: Checksum, meta: Checksum, d
     }
     for (const d of dt.dirs) {
       if (failure) return;
-      await walk(d.treeChecksum, d.metaChecksum, join(path, d.name), false);
+      if (opts.skipList?.has(`${rel}/${d.name}`)) continue;
+      await walk(d.treeChecksum, d.metaChecksum, join(path, d.name), false, `${rel}/${d.name}`);
     }
   };
 
   try {
-    await walk(tree, meta, dest, true);
+    await walk(tree, meta, dest, true, opts.skipListBase ?? '');
   } catch (e) {
     failure ??= e;
   }
@@ -133,11 +168,20 @@ export async function checkoutTree(repo: Repo, tree: Checksum, meta: Checksum, d
   }
 }
 
-async function checkoutFile(repo: Repo, obj: ContentObject, path: string, opts: CheckoutOptions, hardlink: boolean): Promise<void> {
+async function checkoutFile(repo: Repo, obj: ContentObject, path: string, opts: CheckoutOptions, hardlinkable: boolean): Promise<void> {
   const h = obj.header;
+  const bareUserSymlink = h.isSymlink && (repo.mode === 'bare-user' || repo.mode === 'bare-user-only');
+  const unreadable = !h.isSymlink && (h.mode & 0o400) === 0;
+  // zero-sized files are always copied (hardlinking them all could hit EMLINK), as are files user mode must make readable
+  const copyAnyway = (!h.isSymlink && obj.size === 0) || (opts.userMode && unreadable);
+  if (!copyAnyway && !opts.forceCopy && opts.requireHardlinks && !hardlinkable && !bareUserSymlink) throw new InvalidInputError(hardlinkRefusal(repo));
+  if (!copyAnyway && hardlinkable && !bareUserSymlink && !(h.isSymlink && repo.mode !== 'bare')) {
+    if (await hardlinkObject(obj, path, opts)) return;
+  }
   const existing = await fsp.lstat(path).catch(() => null);
   if (existing) {
     if (opts.unionAdd) return;
+    if (opts.unionIdentical && h.isSymlink && existing.isSymbolicLink() && (await fsp.readlink(path)) === h.symlinkTarget) return;
     if (!opts.union) throw new AlreadyExistsError(`File exists: ${path}`);
     if (existing.isDirectory()) throw new AlreadyExistsError(`Can't replace directory ${path} with a file`);
   }
@@ -150,15 +194,8 @@ async function checkoutFile(repo: Repo, obj: ContentObject, path: string, opts: 
         await fsp.lchown(target, h.uid, h.gid);
         if (!opts.noXattrs && h.xattrs.length > 0) writeXattrs(target, h.xattrs);
       }
-    } else if (hardlink && (repo.mode !== 'bare-user' || !h.isSymlink)) {
-      try {
-        await fsp.link(obj.path, target);
-      } catch (e) {
-        if (!(isErrno(e, 'EXDEV') || isErrno(e, 'EMLINK') || isErrno(e, 'EPERM'))) throw e;
-        await writeRegular(obj, target, opts);
-      }
     } else {
-      await writeRegular(obj, target, opts);
+      await writeRegular(obj, target, opts, opts.userMode && unreadable ? 0o400 : 0);
     }
     if (existing) await fsp.rename(target, path);
   } catch (e) {
@@ -167,10 +204,59 @@ async function checkoutFile(repo: Repo, obj: ContentObject, path: string, opts: 
   }
 }
 
-async function writeRegular(obj: ContentObject, path: string, opts: CheckoutOptions): Promise<void> {
+/** Hardlink a bare object into place (ostree's checkout_file_hardlink); false when a copy is needed instead. */
+async function hardlinkObject(obj: ContentObject, path: string, opts: CheckoutOptions): Promise<boolean> {
+  try {
+    await fsp.link(obj.path, path);
+    return true;
+  } catch (e) {
+    if (isErrno(e, 'EXDEV') || isErrno(e, 'EMLINK') || isErrno(e, 'EPERM')) {
+      if (opts.requireHardlinks) throw new InvalidInputError(`Hardlinking ${obj.path} to ${path}: ${(e as Error).message}`);
+      return false;
+    }
+    if (!isErrno(e, 'EEXIST')) throw e;
+  }
+  if (opts.unionAdd) return true;
+  if (opts.union || opts.unionIdentical) {
+    const [src, dst] = await Promise.all([fsp.lstat(obj.path), fsp.lstat(path)]);
+    if (src.dev === dst.dev && src.ino === dst.ino) return true;
+    if (opts.unionIdentical) throw new AlreadyExistsError(`Hardlinking ${obj.path} to ${path}: File exists`);
+    if (dst.isDirectory()) throw new AlreadyExistsError(`Can't replace directory ${path} with a file`);
+    const tmp = join(dirname(path), randomName('.coreforge-checkout'));
+    await fsp.link(obj.path, tmp);
+    try {
+      await fsp.rename(tmp, path);
+    } catch (e) {
+      await fsp.rm(tmp, { force: true });
+      throw e;
+    }
+    return true;
+  }
+  throw new AlreadyExistsError(`Hardlinking ${obj.path} to ${path}: File exists`);
+}
+
+/** An overlayfs whiteout: a 0:0 character device with the entry's mode (and, outside user mode, its ownership). */
+async function checkoutWhiteoutDevice(obj: ContentObject, path: string, opts: CheckoutOptions): Promise<void> {
+  const h = obj.header;
+  const existing = await fsp.lstat(path).catch(() => null);
+  if (existing) {
+    if (opts.unionAdd || opts.unionIdentical) return;
+    if (!opts.union) throw new AlreadyExistsError(`File exists: ${path}`);
+    await fsp.rm(path, { recursive: true, force: true });
+  }
+  // node has no mknod(2); the native helper lacks one too, so use coreutils' mknod for this rare case
+  const r = spawnSync('mknod', ['-m', (h.mode & 0o7777).toString(8), path, 'c', '0', '0'], { encoding: 'utf8' });
+  if (r.status !== 0) throw new InvalidInputError(`Creating whiteout char device ${path}: ${(r.stderr || String(r.error ?? '')).trim()}`);
+  if (!opts.userMode) {
+    await fsp.lchown(path, h.uid, h.gid);
+    await fsp.chmod(path, h.mode & 0o7777);
+  }
+}
+
+async function writeRegular(obj: ContentObject, path: string, opts: CheckoutOptions, extraBits = 0): Promise<void> {
   const h = obj.header;
   if ((h.mode & S_IFMT) === 0) throw new InvalidInputError(`bad mode for ${path}`);
-  let mode = h.mode & 0o7777;
+  let mode = (h.mode & 0o7777) | extraBits;
   if (opts.userMode) mode &= ~0o6000;
   const out = createWriteStream(path, { flags: 'wx', mode: 0o600 });
   await pipeline(obj.open(), out);

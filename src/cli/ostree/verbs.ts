@@ -13,6 +13,7 @@ import { pullLocalVerb } from './pull-local.js';
 import { pullVerb } from './pull.js';
 import { refsVerb } from './refs.js';
 import { remoteVerb } from './remote.js';
+import { resetVerb } from './reset.js';
 import { revParseVerb } from './rev-parse.js';
 import { logVerb, showVerb } from './show.js';
 import { summaryVerb } from './summary.js';
@@ -34,6 +35,7 @@ export const verbs: OstreeVerb[] = [
   pullLocalVerb,
   refsVerb,
   remoteVerb,
+  resetVerb,
   revParseVerb,
   showVerb,
   summaryVerb,

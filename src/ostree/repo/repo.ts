@@ -95,6 +95,10 @@ export class Repo {
     if (version !== '1') throw new RepoError(`${configPath}: unsupported repo_version '${version ?? ''}'`);
     const modeStr = kf.getString('core', 'mode') ?? 'bare';
     const mode = parseRepoMode(modeStr, `${configPath}: [core] mode`);
+    // like ostree_repo_open, recreate tmp/ if someone removed it (read-only repos are fine without)
+    await fsp.mkdir(join(path, 'tmp'), { mode: 0o775 }).catch((e: unknown) => {
+      if (!(isErrno(e, 'EEXIST') || isErrno(e, 'EROFS') || isErrno(e, 'EACCES') || isErrno(e, 'EPERM'))) throw e;
+    });
     return new Repo(path, mode, kf);
   }
 

@@ -1,6 +1,7 @@
 import type { OstreeVerb } from './verb.js';
 import { catVerb } from './cat.js';
 import { checkoutVerb } from './checkout.js';
+import { checksumVerb } from './checksum.js';
 import { commitVerb } from './commit.js';
 import { configVerb } from './config.js';
 import { diffVerb } from './diff.js';
@@ -22,6 +23,7 @@ import { summaryVerb } from './summary.js';
 export const verbs: OstreeVerb[] = [
   catVerb,
   checkoutVerb,
+  checksumVerb,
   commitVerb,
   configVerb,
   diffVerb,

@@ -1,12 +1,12 @@
 import { pipeline } from 'node:stream/promises';
 import { PassThrough } from 'node:stream';
 import { InvalidInputError, NotFoundError } from '../errors.js';
-import { sha256Hex, type Checksum } from './checksum.js';
+import type { Checksum } from './checksum.js';
 import { ObjectType } from './objects/types.js';
-import { CorruptionError } from '../errors.js';
 import type { Repo } from './repo/repo.js';
 import { Transaction } from './repo/transaction.js';
 import { objectKey, traverseTree } from './traverse.js';
+import { verifyContent, verifyMetadata } from './fsck.js';
 
 export interface PullLocalOptions {
   /** History depth (0 = only the named commits; -1 = all). */
@@ -117,13 +117,14 @@ async function copyObject(tx: Transaction, src: Repo, type: ObjectType, csum: Ch
     if (!h.isSymlink && (h.mode & 0o7777 & ~0o775) !== 0) throw new InvalidInputError(`Content object ${csum}: invalid mode 0${(h.mode & 0o7777).toString(8)} with bits 0${(h.mode & 0o7777 & ~0o775).toString(8)}`);
   }
   if (type !== ObjectType.File) {
-    const bytes = await src.readMetadata(type, csum);
-    const actual = sha256Hex(bytes);
-    if (actual !== csum) throw new CorruptionError(`Corrupted ${type === ObjectType.Commit ? 'commit' : type === ObjectType.DirTree ? 'dirtree' : 'dirmeta'} object; checksum expected='${csum}' actual='${actual}'`);
-    await tx.writeMetadata(type, bytes, csum);
+    // metadata has the same form in every mode: verify it, then hardlink (or copy) it in
+    await verifyMetadata(src, type, csum);
+    await tx.importRaw(type, csum, src.objectPath(type, csum));
     return;
   }
-  if (sameFormat && !untrusted) {
+  if (sameFormat) {
+    // a local source is trusted unless --untrusted, as in ostree; either way the object is linked, not rewritten
+    if (untrusted) await verifyContent(src, csum);
     try {
       await tx.importRaw(type, csum, src.objectPath(type, csum));
       return;

@@ -82,6 +82,17 @@ function xattrsOf(fsPath: string, path: string, info: EntryInfo, mod: CommitModi
   return readXattrs(fsPath);
 }
 
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** A directory entry name; ostree rejects names that are not UTF-8 (node would silently mangle them). */
+function utf8Name(raw: Buffer, dir: string): string {
+  try {
+    return strictUtf8.decode(raw);
+  } catch {
+    throw new InvalidInputError(`Invalid UTF-8 in filename ${raw.toString('latin1')} (in ${dir})`);
+  }
+}
+
 /**
  * Commit the contents of directory `dir` into `mtree` (ostree's
  * write_dfd_to_mtree). Files are hashed and compressed concurrently; the walk
@@ -122,7 +133,7 @@ export async function writeDirectoryToMtree(tx: Transaction, dir: string, mtree:
   }
 
   const walk = async (fsDir: string, relDir: string, node: MutableTree): Promise<void> => {
-    const names = (await fsp.readdir(fsDir)).sort();
+    const names = (await fsp.readdir(fsDir, { encoding: 'buffer' })).map((raw) => utf8Name(raw, fsDir)).sort();
     for (const name of names) {
       if (failure) return;
       const fsPath = join(fsDir, name);

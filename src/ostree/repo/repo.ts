@@ -497,6 +497,11 @@ export class Repo {
     const out = new Map<string, string>();
     const aliases = opts.aliasesOnly ?? false;
     if (prefix === null) {
+      // like ostree, a repository without refs/heads or refs/remotes is an error, not an empty list
+      for (const d of opts.excludeRemotes ? ['refs/heads'] : ['refs/heads', 'refs/remotes']) {
+        const st = await fsp.stat(join(this.path, d)).catch(() => null);
+        if (!st?.isDirectory()) throw new RepoError(`Listing refs: opendir(${d}): No such file or directory`);
+      }
       await this.enumerateRefs(join(this.path, 'refs', 'heads'), '', null, aliases, out);
       if (!opts.excludeRemotes) {
         for (const remote of await this.remoteRefDirs()) await this.enumerateRefs(join(this.path, 'refs', 'remotes', remote), '', remote, aliases, out);

@@ -36,8 +36,6 @@ export interface CheckoutOptions {
   skipList?: Set<string>;
   /** -M: suppress directory mode bits outside 0775. */
   bareuseronlyDirs?: boolean;
-  /** The commit path the checked-out tree starts at, for --skip-list matching (set from subpath). */
-  skipListBase?: string;
 }
 
 /** Why a file of this repository mode cannot be hardlinked in this checkout mode (ostree's no_copy_fallback messages). */
@@ -68,16 +66,16 @@ export async function checkoutCommit(repo: Repo, commit: Checksum, dest: string,
     }
     const f = dt.findFile(sub[i]!);
     if (f && i === sub.length - 1) {
-      await fsp.mkdir(dirname(dest), { recursive: true });
+      // a single file lands inside the destination directory, under its own name (as ostree)
+      await fsp.mkdir(dest, { recursive: true });
+      dest = join(dest, sub[i]!);
       const obj = await repo.loadContent(f.checksum);
-      const st = await fsp.lstat(dest).catch(() => null);
-      if (st?.isDirectory()) dest = join(dest, sub[i]!);
       await checkoutFile(repo, obj, dest, opts, canHardlink(repo, opts));
       return;
     }
     throw new NotFoundError(`No such file or directory: ${opts.subpath}`);
   }
-  await checkoutTree(repo, tree, meta, dest, { ...opts, skipListBase: sub.length > 0 ? '/' + sub.join('/') : '' });
+  await checkoutTree(repo, tree, meta, dest, opts);
 }
 
 /** ostree's is_hardlinkable: the checkout mode matches the repository mode. */
@@ -105,8 +103,8 @@ export async function checkoutTree(repo: Repo, tree: Checksum, meta: Checksum, d
       if (!isErrno(e, 'EEXIST')) throw e;
       const st = await fsp.lstat(path);
       if (!st.isDirectory()) throw new AlreadyExistsError(`Can't check out directory over existing non-directory ${path}`);
-      if (!(opts.union || opts.unionAdd) && !isRoot) throw new AlreadyExistsError(`File exists: ${path}`);
-      if (!(opts.union || opts.unionAdd) && isRoot && (await fsp.readdir(path)).length > 0) throw new AlreadyExistsError(`File exists: ${path}`);
+      if (!(opts.union || opts.unionAdd || opts.unionIdentical) && !isRoot) throw new AlreadyExistsError(`File exists: ${path}`);
+      if (!(opts.union || opts.unionAdd || opts.unionIdentical) && isRoot && (await fsp.readdir(path)).length > 0) throw new AlreadyExistsError(`File exists: ${path}`);
     }
     if (!opts.userMode) {
       await fsp.lchown(path, dm.uid, dm.gid);
@@ -156,7 +154,8 @@ export async function checkoutTree(repo: Repo, tree: Checksum, meta: Checksum, d
   };
 
   try {
-    await walk(tree, meta, dest, true, opts.skipListBase ?? '');
+    // skip-list paths are relative to the checked-out tree (the subpath, if any)
+    await walk(tree, meta, dest, true, '');
   } catch (e) {
     failure ??= e;
   }

@@ -1,11 +1,12 @@
-import { promises as fsp, createWriteStream } from 'node:fs';
+import { promises as fsp, createReadStream, createWriteStream, type Stats } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { AlreadyExistsError, InvalidInputError, NotFoundError, isErrno } from '../errors.js';
 import { Semaphore, randomName } from '../util/fs.js';
 import type { Checksum } from './checksum.js';
-import { S_IFMT } from './objects/dirmeta.js';
-import { writeXattrs } from './objects/xattrs.js';
+import { S_IFMT, S_IFREG } from './objects/dirmeta.js';
+import { readXattrs, writeXattrs } from './objects/xattrs.js';
+import { ContentHasher, FileHeader } from './objects/content.js';
 import { spawnSync } from 'node:child_process';
 import type { Repo, ContentObject } from './repo/repo.js';
 
@@ -175,12 +176,13 @@ async function checkoutFile(repo: Repo, obj: ContentObject, path: string, opts: 
   const copyAnyway = (!h.isSymlink && obj.size === 0) || (opts.userMode && unreadable);
   if (!copyAnyway && !opts.forceCopy && opts.requireHardlinks && !hardlinkable && !bareUserSymlink) throw new InvalidInputError(hardlinkRefusal(repo));
   if (!copyAnyway && hardlinkable && !bareUserSymlink && !(h.isSymlink && repo.mode !== 'bare')) {
-    if (await hardlinkObject(obj, path, opts)) return;
+    if (await hardlinkObject(obj, path, opts, repo.mode)) return;
   }
   const existing = await fsp.lstat(path).catch(() => null);
   if (existing) {
     if (opts.unionAdd) return;
     if (opts.unionIdentical && h.isSymlink && existing.isSymbolicLink() && (await fsp.readlink(path)) === h.symlinkTarget) return;
+    if (opts.unionIdentical && !h.isSymlink && existing.isFile() && existing.size === obj.size && (await checksumOnDisk(path, existing, repo.mode)) === obj.checksum) return;
     if (!opts.union) throw new AlreadyExistsError(`File exists: ${path}`);
     if (existing.isDirectory()) throw new AlreadyExistsError(`Can't replace directory ${path} with a file`);
   }
@@ -204,7 +206,7 @@ async function checkoutFile(repo: Repo, obj: ContentObject, path: string, opts: 
 }
 
 /** Hardlink a bare object into place (ostree's checkout_file_hardlink); false when a copy is needed instead. */
-async function hardlinkObject(obj: ContentObject, path: string, opts: CheckoutOptions): Promise<boolean> {
+async function hardlinkObject(obj: ContentObject, path: string, opts: CheckoutOptions, repoMode: string): Promise<boolean> {
   try {
     await fsp.link(obj.path, path);
     return true;
@@ -219,6 +221,8 @@ async function hardlinkObject(obj: ContentObject, path: string, opts: CheckoutOp
   if (opts.union || opts.unionIdentical) {
     const [src, dst] = await Promise.all([fsp.lstat(obj.path), fsp.lstat(path)]);
     if (src.dev === dst.dev && src.ino === dst.ino) return true;
+    // as ostree: when the existing file looks the same, a checksum comparison decides
+    if (dst.isFile() && src.size === dst.size && (await checksumOnDisk(path, dst, repoMode)) === obj.checksum) return true;
     if (opts.unionIdentical) throw new AlreadyExistsError(`Hardlinking ${obj.path} to ${path}: File exists`);
     if (dst.isDirectory()) throw new AlreadyExistsError(`Can't replace directory ${path} with a file`);
     const tmp = join(dirname(path), randomName('.coreforge-checkout'));
@@ -232,6 +236,15 @@ async function hardlinkObject(obj: ContentObject, path: string, opts: CheckoutOp
     return true;
   }
   throw new AlreadyExistsError(`Hardlinking ${obj.path} to ${path}: File exists`);
+}
+
+/** The content checksum of a regular file on disk (xattrs left out for bare-user-only, as ostree does). */
+async function checksumOnDisk(path: string, st: Stats, repoMode: string): Promise<string> {
+  const xattrs = repoMode === 'bare-user-only' ? [] : readXattrs(path);
+  const mode = repoMode === 'bare-user-only' ? S_IFREG | (st.mode & 0o100 ? 0o755 : 0o644) : S_IFREG | (st.mode & 0o7777);
+  const h = new ContentHasher(new FileHeader(repoMode === 'bare-user-only' ? 0 : st.uid, repoMode === 'bare-user-only' ? 0 : st.gid, mode, xattrs));
+  for await (const c of createReadStream(path, { highWaterMark: 1024 * 1024 })) h.update(c as Buffer);
+  return h.digest();
 }
 
 /** An overlayfs whiteout: a 0:0 character device with the entry's mode (and, outside user mode, its ownership). */

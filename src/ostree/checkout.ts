@@ -175,7 +175,8 @@ async function checkoutFile(repo: Repo, obj: ContentObject, path: string, opts: 
   // zero-sized files are always copied (hardlinking them all could hit EMLINK), as are files user mode must make readable
   const copyAnyway = (!h.isSymlink && obj.size === 0) || (opts.userMode && unreadable);
   if (!copyAnyway && !opts.forceCopy && opts.requireHardlinks && !hardlinkable && !bareUserSymlink) throw new InvalidInputError(hardlinkRefusal(repo));
-  if (!copyAnyway && hardlinkable && !bareUserSymlink && !(h.isSymlink && repo.mode !== 'bare')) {
+  // an object found in a parent repository of another mode has another on-disk form: copy it
+  if (!copyAnyway && hardlinkable && (obj.storedMode ?? repo.mode) === repo.mode && !bareUserSymlink && !(h.isSymlink && repo.mode !== 'bare')) {
     if (await hardlinkObject(obj, path, opts, repo.mode)) return;
   }
   const existing = await fsp.lstat(path).catch(() => null);

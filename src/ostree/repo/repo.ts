@@ -1,5 +1,5 @@
 import { promises as fsp, constants as C, createReadStream, openSync, closeSync } from 'node:fs';
-import { join, dirname, relative } from 'node:path';
+import { join, dirname, relative, resolve as resolvePath } from 'node:path';
 import { Readable } from 'node:stream';
 import { createInflateRaw } from 'node:zlib';
 import { AlreadyExistsError, CoreforgeError, CorruptionError, InvalidInputError, NotFoundError, isErrno } from '../../errors.js';
@@ -25,6 +25,8 @@ export interface ContentObject {
   size: number;
   /** Path of the loose object file. */
   path: string;
+  /** Storage mode of the repository holding the file (a parent repository's may differ). */
+  storedMode?: RepoMode;
   /** The payload (uncompressed); empty for a symlink. */
   open(): Readable;
 }
@@ -55,6 +57,18 @@ export class Repo {
     readonly mode: RepoMode,
     public config: KeyFile,
   ) {}
+
+  private parentRepo: Repo | null | undefined;
+
+  /** The repository named by `core.parent`, consulted for objects and refs this one lacks (as ostree). */
+  async parent(): Promise<Repo | null> {
+    if (this.parentRepo === undefined) {
+      const p = this.config.getString('core', 'parent');
+      this.parentRepo = p ? await Repo.open(resolvePath(this.path, p)) : null;
+      if (this.parentRepo && this.parentRepo.path === this.path) this.parentRepo = null;
+    }
+    return this.parentRepo;
+  }
 
   get isArchive(): boolean {
     return this.mode === 'archive';
@@ -192,7 +206,11 @@ export class Repo {
     try {
       fh = await fsp.open(p, 'r');
     } catch (e) {
-      if (isErrno(e, 'ENOENT')) throw new NotFoundError(`No such metadata object ${csum}.${objectExtension(type, this.isArchive)}`);
+      if (isErrno(e, 'ENOENT')) {
+        const parent = await this.parent();
+        if (parent) return parent.readMetadata(type, csum);
+        throw new NotFoundError(`No such metadata object ${csum}.${objectExtension(type, this.isArchive)}`);
+      }
       throw e;
     }
     try {
@@ -242,17 +260,27 @@ export class Repo {
     const path = this.objectPath(ObjectType.File, csum);
     const what = `content object ${csum}`;
     try {
+      let obj: ContentObject;
       switch (this.mode) {
         case 'archive':
-          return await this.loadArchiveContent(csum, path, what);
+          obj = await this.loadArchiveContent(csum, path, what);
+          break;
         case 'bare-user':
-          return await this.loadBareUserContent(csum, path, what);
+          obj = await this.loadBareUserContent(csum, path, what);
+          break;
         case 'bare':
         case 'bare-user-only':
-          return await this.loadBareContent(csum, path, this.mode === 'bare');
+          obj = await this.loadBareContent(csum, path, this.mode === 'bare');
+          break;
       }
+      obj.storedMode = this.mode;
+      return obj;
     } catch (e) {
-      if (isErrno(e, 'ENOENT')) throw new NotFoundError(`No such content object ${csum}`);
+      if (isErrno(e, 'ENOENT')) {
+        const parent = await this.parent();
+        if (parent) return parent.loadContent(csum);
+        throw new NotFoundError(`No such content object ${csum}`);
+      }
       throw e;
     }
   }
@@ -416,6 +444,10 @@ export class Repo {
           if (csum) break;
         }
       }
+    }
+    if (!csum) {
+      const parent = await this.parent();
+      if (parent) return parent.resolveRev(rev, allowNoent, opts);
     }
     if (!csum && !allowNoent) throw new NotFoundError(`Refspec '${rev}' not found`);
     return csum;

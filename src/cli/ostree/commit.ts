@@ -105,6 +105,7 @@ export const commitVerb: OstreeVerb = {
     if (o['canonical-permissions'] || repo.mode === 'bare-user-only') mod.canonicalPermissions = true;
     if (o['no-xattrs'] || repo.mode === 'bare-user-only') mod.skipXattrs = true;
     if (o['mode-ro-executables']) mod.roExecutables = true;
+    if (o.consume) mod.consume = true;
     if (o.statoverride) {
       mod.modeAdds = new Map();
       mod.modeOverrides = new Map();

@@ -26,6 +26,8 @@ export interface CommitModifier {
   modeOverrides?: Map<string, number>;
   /** Paths to leave out. */
   skipList?: Set<string>;
+  /** The input tree is deleted afterwards (--consume): bare repositories may adopt its files as objects. */
+  consume?: boolean;
   /** Custom filter: return false to skip; may adjust the metadata. */
   filter?: (path: string, info: EntryInfo) => boolean;
   /** Extra xattrs per path (e.g. SELinux labels computed by the caller). */
@@ -150,7 +152,7 @@ export async function writeDirectoryToMtree(tx: Transaction, dir: string, mtree:
       } else if (fmt === S_IFREG) {
         const header = new FileHeader(info.uid, info.gid, (info.mode & 0o7777) | S_IFREG, xattrsOf(fsPath, path, info, mod));
         await launch(async () => {
-          const csum: Checksum = await tx.writeContent(header, { kind: 'file', path: fsPath, size: st.size });
+          const csum: Checksum = await tx.writeContent(header, { kind: 'file', path: fsPath, size: st.size, adopt: Boolean(mod.consume) });
           await node.replaceFile(name, csum);
         });
       } else if (fmt === S_IFLNK) {

@@ -242,7 +242,7 @@ async function hardlinkObject(obj: ContentObject, path: string, opts: CheckoutOp
 /** The content checksum of a regular file on disk (xattrs left out for bare-user-only, as ostree does). */
 async function checksumOnDisk(path: string, st: Stats, repoMode: string): Promise<string> {
   const xattrs = repoMode === 'bare-user-only' ? [] : readXattrs(path);
-  const mode = repoMode === 'bare-user-only' ? S_IFREG | (st.mode & 0o100 ? 0o755 : 0o644) : S_IFREG | (st.mode & 0o7777);
+  const mode = S_IFREG | (st.mode & (repoMode === 'bare-user-only' ? 0o755 : 0o7777));
   const h = new ContentHasher(new FileHeader(repoMode === 'bare-user-only' ? 0 : st.uid, repoMode === 'bare-user-only' ? 0 : st.gid, mode, xattrs));
   for await (const c of createReadStream(path, { highWaterMark: 1024 * 1024 })) h.update(c as Buffer);
   return h.digest();

@@ -67,11 +67,11 @@ function applyModifier(path: string, st: Stats, mod: CommitModifier): EntryInfo 
     return null;
   }
   if (mod.canonicalPermissions) {
+    // as _ostree_repo_commit_modifier_apply: after the filter, owner 0:0 and modes masked with 0755
     info.uid = 0;
     info.gid = 0;
     const fmt = info.mode & S_IFMT;
-    if (fmt === S_IFDIR) info.mode = S_IFDIR | 0o755;
-    else if (fmt === S_IFREG) info.mode = S_IFREG | (info.mode & 0o100 ? 0o755 : 0o644);
+    if (fmt === S_IFDIR || fmt === S_IFREG) info.mode = fmt | (info.mode & 0o755);
   }
   if (mod.filter && !mod.filter(path, info)) return null;
   return info;

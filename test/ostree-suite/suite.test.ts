@@ -45,6 +45,8 @@ const PASSING = [
   'test-summary-update',
   'test-remote-add',
   'test-corruption',
+  'test-init-collections',
+  'test-cli-extensions',
 ];
 
 const haveSuite = existsSync(join(INSTALLED, 'libtest.sh'));

@@ -1,3 +1,7 @@
+import { spawnSync } from 'node:child_process';
+import { accessSync, constants as C, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { CoreforgeError } from '../../errors.js';
 import type { Command } from '../command.js';
 import { verbs } from '../ostree/verbs.js';
 
@@ -24,9 +28,33 @@ export const ostreeCommand: Command = {
     const name = argv[idx]!;
     const verb = verbs.find((v) => v.name === name);
     if (!verb) {
-      ctx.stderr.write(`error: Unknown command '${name}'\n${help()}`);
+      // like ostree, an unknown verb runs an `ostree-VERB` extension found on PATH
+      const ext = findExtension(name, ctx.env.PATH ?? '');
+      if (ext) {
+        const r = spawnSync(ext, argv.slice(idx + 1), { stdio: 'inherit', env: ctx.env, cwd: ctx.cwd });
+        if (r.error) throw new CoreforgeError('EIO', `Running ${ext}: ${r.error.message}`);
+        return r.status ?? 1;
+      }
+      ctx.stderr.write(`${help()}\nerror: Unknown command '${name}'\n`);
       return 1;
     }
     return verb.run([...argv.slice(0, idx), ...argv.slice(idx + 1)], ctx);
   },
 };
+
+/** The first executable `ostree-NAME` on PATH (ostree's CLI extension lookup), or null. */
+function findExtension(name: string, path: string): string | null {
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(name)) return null;
+  for (const dir of path.split(':')) {
+    if (!dir) continue;
+    const p = join(dir, `ostree-${name}`);
+    try {
+      if (!statSync(p).isFile()) continue;
+      accessSync(p, C.X_OK);
+      return p;
+    } catch {
+      /* not here */
+    }
+  }
+  return null;
+}

@@ -15,6 +15,10 @@ export interface FsckOptions {
   delete?: boolean;
   /** Report every corrupted object instead of stopping at the first (--all). */
   all?: boolean;
+  /** Check that each ref's commit lists the ref (and collection) in its bindings (--verify-bindings). */
+  verifyBindings?: boolean;
+  /** Check that the refs each commit is bound to point back at it (--verify-back-refs; implies verifyBindings). */
+  verifyBackRefs?: boolean;
   /** Progress callback: objects checked, objects to check. */
   onProgress?: (done: number, total: number) => void;
   /** Sink for ostree's status lines (stdout). */
@@ -101,19 +105,37 @@ export async function fsckRepo(repo: Repo, opts: FsckOptions = {}): Promise<Fsck
   };
 
   try {
+    const verifyBindings = Boolean(opts.verifyBindings || opts.verifyBackRefs);
+    const bindingsOrStop = (commit: Commit, csum: Checksum, collection: string | null, ref: string) => {
+      if (!verifyBindings) return;
+      const problem = bindingProblem(commit, collection, ref);
+      if (problem) stop(`Commit ${csum}: ${problem}`);
+    };
     log('Validating refs...');
     for (const [name, csum] of await repo.listRefs()) {
       const ref = name.includes(':') ? name.slice(name.indexOf(':') + 1) : name;
-      await checkRefCommit(repo, csum, `ref ${ref}`, fsckOne, stop);
+      const commit = await checkRefCommit(repo, csum, `ref ${ref}`, fsckOne, stop);
+      bindingsOrStop(commit, csum, null, ref);
     }
     log('Validating refs in collections...');
+    const collectionRefs: Array<[string, string, Checksum]> = [];
+    if (repo.collectionId) for (const [n, c] of await repo.listRefs({ remotes: false })) collectionRefs.push([repo.collectionId, n, c]);
     for (const [name, csum] of await repo.listRefs({ local: false, remotes: false, mirrors: true })) {
-      await checkRefCommit(repo, csum, `ref ${name}`, fsckOne, stop);
+      const m = /^\((.*), (.*)\)$/.exec(name);
+      if (m) collectionRefs.push([m[1]!, m[2]!, csum]);
+    }
+    for (const [col, ref, csum] of collectionRefs) {
+      const commit = await checkRefCommit(repo, csum, `ref (${col}, ${ref})`, fsckOne, stop);
+      bindingsOrStop(commit, csum, col, ref);
     }
     log('Enumerating commits...');
     const complete: Array<[Checksum, Commit]> = [];
     for (const csum of await repo.listCommits()) {
       const commit = await loadOrStop(repo, csum, null, stop);
+      if (opts.verifyBackRefs) {
+        const problem = await backRefProblem(repo, commit, csum);
+        if (problem) stop(problem);
+      }
       const state = await commitPartialState(repo, csum);
       if (state) {
         result.partialCommits++;
@@ -173,9 +195,47 @@ async function checkRefCommit(
   what: string,
   fsckOne: (type: ObjectType, csum: Checksum, parentsOf: (() => Promise<Checksum[]>) | null) => Promise<void>,
   stop: (msg: string) => never,
-): Promise<void> {
+): Promise<Commit> {
   await fsckOne(ObjectType.Commit, csum, null);
-  await loadOrStop(repo, csum, `Loading commit for ${what}: `, stop);
+  return loadOrStop(repo, csum, `Loading commit for ${what}: `, stop);
+}
+
+/** _ostree_repo_verify_bindings: the commit's ref (and collection) bindings must cover how it was reached. */
+function bindingProblem(commit: Commit, collection: string | null, ref: string | null): string | null {
+  const refs = commit.meta('ostree.ref-binding');
+  if (!refs) return collection === null ? null : 'Expected commit metadata to have ref binding information, found none';
+  const list = refs.value as string[];
+  if (ref !== null && !list.includes(ref)) {
+    const shown = list.length > 0 ? list.map((r) => `‘${r}’`).join(', ') : 'no refs';
+    return `Commit has no requested ref ‘${ref}’ in ref binding metadata (${shown})`;
+  }
+  if (collection !== null) {
+    const bound = commit.meta('ostree.collection-binding');
+    if (!bound) return 'Expected commit metadata to have collection ID binding information, found none';
+    if (bound.value !== collection) return `Commit has collection ID ‘${bound.value as string}’ in collection binding metadata, while the remote it came from has collection ID ‘${collection}’`;
+  }
+  return null;
+}
+
+/** fsck --verify-back-refs: every ref a commit is bound to must exist and point at it. */
+async function backRefProblem(repo: Repo, commit: Commit, csum: Checksum): Promise<string | null> {
+  const refs = commit.meta('ostree.ref-binding');
+  if (!refs) return null;
+  const collection = commit.meta('ostree.collection-binding')?.value as string | undefined;
+  for (const ref of refs.value as string[]) {
+    let target: Checksum | null;
+    if (collection !== undefined) {
+      const path = collection === repo.collectionId ? repo.refPath(ref) : repo.refPath(ref, null, collection);
+      target = await repo.readRefFile(path, ref);
+      if (target === null) return `Collection–ref (${collection}, ${ref}) in bindings for commit ${csum} does not exist`;
+      if (target !== csum) return `Collection–ref (${collection}, ${ref}) in bindings for commit ${csum} does not resolve to that commit`;
+    } else {
+      target = await repo.resolveRev(ref, true);
+      if (target === null) return `Ref ‘${ref}’ in bindings for commit ${csum} does not exist`;
+      if (target !== csum) return `Ref ‘${ref}’ in bindings for commit ${csum} does not resolve to that commit`;
+    }
+  }
+  return null;
 }
 
 async function loadOrStop(repo: Repo, csum: Checksum, prefix: string | null, stop: (msg: string) => never): Promise<Commit> {

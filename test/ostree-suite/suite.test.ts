@@ -47,6 +47,7 @@ const PASSING = [
   'test-corruption',
   'test-init-collections',
   'test-cli-extensions',
+  'test-fsck-collections',
 ];
 
 const haveSuite = existsSync(join(INSTALLED, 'libtest.sh'));

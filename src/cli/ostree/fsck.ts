@@ -23,13 +23,11 @@ export const fsckVerb: OstreeVerb = {
       ctx,
     );
     if (!p) return 0;
-    if (p.opts['add-tombstones'] || p.opts['verify-bindings'] || p.opts['verify-back-refs']) {
-      throw new CoreforgeError('EUNSUPPORTED', '--add-tombstones, --verify-bindings and --verify-back-refs are not supported by coreforge ostree yet');
-    }
+    if (p.opts['add-tombstones']) throw new CoreforgeError('EUNSUPPORTED', '--add-tombstones is not supported by coreforge ostree yet');
     const repo = await openRepo(p.opts.repo, ctx);
     const log = p.opts.quiet ? () => undefined : (l: string) => ctx.stdout.write(l + '\n');
     const warn = (l: string) => ctx.stderr.write(l + '\n');
-    const r = await fsckRepo(repo, { delete: p.opts.delete, all: p.opts.all, log, warn });
+    const r = await fsckRepo(repo, { delete: p.opts.delete, all: p.opts.all, verifyBindings: p.opts['verify-bindings'], verifyBackRefs: p.opts['verify-back-refs'], log, warn });
     if (r.fatal !== null) throw new CoreforgeError('ECORRUPT', r.fatal);
     if (r.partialCommits > 0) log(`${r.partialCommits} partial commits not verified`);
     if (r.errors.length > 0) throw new CoreforgeError('ECORRUPT', 'Repository corruption encountered');

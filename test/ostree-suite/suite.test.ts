@@ -48,6 +48,7 @@ const PASSING = [
   'test-init-collections',
   'test-cli-extensions',
   'test-fsck-collections',
+  'test-prune-collections',
 ];
 
 const haveSuite = existsSync(join(INSTALLED, 'libtest.sh'));

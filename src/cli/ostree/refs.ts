@@ -95,9 +95,10 @@ async function doCollectionRefs(repo: Repo, prefix: string | null, o: RefsOpts, 
     const m = /^\((.*), (.*)\)$/.exec(k);
     if (m) all.push([m[1]!, m[2]!, c]);
   }
-  const match = (ref: string) => prefix === null || ref === prefix || ref.startsWith(`${prefix}/`);
+  // with --collections the PREFIX argument selects a collection ID (ostree_repo_list_collection_refs)
+  const match = (col: string) => prefix === null || col === prefix;
   if (!o.delete && !o.create) {
-    for (const [col, ref] of all.filter(([, r]) => match(r)).sort()) ctx.stdout.write(`(${col}, ${ref})\n`);
+    for (const [col, ref] of all.filter(([c]) => match(c)).sort()) ctx.stdout.write(`(${col}, ${ref})\n`);
     return;
   }
   if (o.create) {
@@ -111,7 +112,7 @@ async function doCollectionRefs(repo: Repo, prefix: string | null, o: RefsOpts, 
     else await repo.setRef(ref, csum, null, col);
     return;
   }
-  for (const [col, ref] of all.filter(([, r]) => match(r))) {
+  for (const [col, ref] of all.filter(([c]) => match(c))) {
     if (col === own) await repo.setRef(ref, null);
     else await repo.setRef(ref, null, null, col);
   }

@@ -49,6 +49,7 @@ const PASSING = [
   'test-cli-extensions',
   'test-fsck-collections',
   'test-prune-collections',
+  'test-auto-summary',
 ];
 
 const haveSuite = existsSync(join(INSTALLED, 'libtest.sh'));

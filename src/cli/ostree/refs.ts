@@ -38,6 +38,7 @@ export const refsVerb: OstreeVerb = {
     if (p.args.length >= 1) {
       if (o.create && p.args.length > 1) throw new CoreforgeError('EINVAL', 'You must specify only 1 existing ref when creating a new ref');
       for (const prefix of p.args) await doRef(repo, prefix, o, ctx);
+      if (o.create || o.delete) await repo.maybeRegenerateSummary();
     } else {
       // a prefix is required when deleting, to help avoid accidents
       if (o.delete) throw new CoreforgeError('EINVAL', 'At least one PREFIX is required when deleting refs');

@@ -18,6 +18,7 @@ export const resetVerb: OstreeVerb = {
     const unlock = await repo.lock('sh');
     try {
       await repo.setRef(ref, csum);
+      await repo.maybeRegenerateSummary();
     } finally {
       unlock();
     }

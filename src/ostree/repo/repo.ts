@@ -614,6 +614,18 @@ export class Repo {
     await writeFileAtomic(p, `${csum}\n`, { fsync: this.fsyncEnabled, tmpDir: join(this.path, 'tmp') });
   }
 
+  /**
+   * After refs changed: regenerate the summary when `core.auto-update-summary`
+   * (or its deprecated alias `core.commit-update-summary`) is set, as ostree does.
+   */
+  async maybeRegenerateSummary(): Promise<void> {
+    const auto = this.config.getBoolean('core', 'auto-update-summary', 'repo config') ?? false;
+    const onCommit = this.config.getBoolean('core', 'commit-update-summary', 'repo config') ?? false;
+    if (!auto && !onCommit) return;
+    const { regenerateSummary } = await import('../summary.js');
+    await regenerateSummary(this);
+  }
+
   /** Make local ref `ref` an alias (a relative symlink in refs/heads) of local ref `target`. */
   async setAliasRef(ref: string, target: string): Promise<void> {
     validateRef(ref);

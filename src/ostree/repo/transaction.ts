@@ -410,6 +410,7 @@ export class Transaction {
       if (made.size > 0) await this.repo.syncfs();
       for (const c of this.partialClears) await fsp.rm(join(this.repo.path, 'state', `${c}.commitpartial`), { force: true });
       for (const r of this.refs) await this.repo.setRef(r.ref, r.checksum, r.remote, r.collection);
+      if (this.refs.length > 0) await this.repo.maybeRegenerateSummary();
       return this.stats;
     } finally {
       await this.finish();

@@ -50,6 +50,7 @@ const PASSING = [
   'test-fsck-collections',
   'test-prune-collections',
   'test-auto-summary',
+  'test-help',
 ];
 
 const haveSuite = existsSync(join(INSTALLED, 'libtest.sh'));

@@ -5,9 +5,24 @@ import { CoreforgeError } from '../../errors.js';
 import type { Command } from '../command.js';
 import { verbs } from '../ostree/verbs.js';
 
+/** ostree's top-level help: the usage line, then the "Builtin Commands:" list (scripts parse it). */
 function help(): string {
   const w = Math.max(0, ...verbs.map((v) => v.name.length));
-  return ['Usage: coreforge ostree [--repo=PATH] VERB [OPTIONS…]', '', 'OSTree repository operations, flag-compatible with ostree(1).', '', 'Verbs:', ...verbs.map((v) => `  ${v.name.padEnd(w)}  ${v.summary}`), ''].join('\n');
+  return [
+    'Usage:',
+    '  ostree [OPTION…] COMMAND',
+    '',
+    'Builtin Commands:',
+    ...verbs.map((v) => `  ${v.name.padEnd(w)}  ${v.summary}`),
+    '',
+    'Help Options:',
+    '  -h, --help   Show help options',
+    '',
+    'Application Options:',
+    '  --repo=PATH  Path to OSTree repository',
+    '  --version    Print version information and exit',
+    '',
+  ].join('\n');
 }
 
 export const ostreeCommand: Command = {
@@ -22,8 +37,12 @@ export const ostreeCommand: Command = {
         ctx.stdout.write("libostree:\n Version: '2022.7'\n Features:\n  - coreforge\n");
         return 0;
       }
-      ctx.stdout.write(help());
-      return argv.includes('--help') || argv.includes('-h') ? 0 : 1;
+      if (argv.includes('--help') || argv.includes('-h')) {
+        ctx.stdout.write(help());
+        return 0;
+      }
+      ctx.stderr.write(`${help()}\nerror: No command specified\n`);
+      return 1;
     }
     const name = argv[idx]!;
     const verb = verbs.find((v) => v.name === name);

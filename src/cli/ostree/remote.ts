@@ -112,6 +112,10 @@ export const remoteVerb: OstreeVerb = {
         return 0;
       }
       default:
+        if (!sub && (rest.includes('--help') || rest.includes('-h'))) {
+          ctx.stdout.write(usage());
+          return 0;
+        }
         ctx.stderr.write(usage());
         if (sub) throw new UsageError(`Unknown "remote" subcommand '${sub}'`);
         throw new UsageError('No "remote" subcommand specified');

@@ -29,7 +29,8 @@ export function formatValue(type: GVType, v: GValue, annotate = true): string {
         return `[${parts.join(', ')}]`;
       }
       const arr = v as readonly GValue[];
-      if (arr.length === 0) return annotate ? `@${type.str} []` : '[]';
+      // GLib prints an empty dictionary as {} and an empty array as [], annotated when asked
+      if (arr.length === 0) return `${annotate ? `@${type.str} ` : ''}${type.elem.kind === 'dict' ? '{}' : '[]'}`;
       if (type.elem.kind === 'dict') {
         const d = type.elem;
         const parts = arr.map((e, i) => {

@@ -1,12 +1,14 @@
-import { promises as fsp, createWriteStream, readFileSync, writeFileSync } from 'node:fs';
+import { promises as fsp, createReadStream, createWriteStream, readFileSync, writeFileSync, type Stats } from 'node:fs';
 import { inflateRawSync } from 'node:zlib';
 import { join, dirname } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { AlreadyExistsError, CorruptionError, InvalidInputError, NotFoundError, isErrno } from '../errors.js';
-import { TaskPool, randomName } from '../util/fs.js';
+import { Semaphore, randomName } from '../util/fs.js';
 import type { Checksum } from './checksum.js';
-import { S_IFMT } from './objects/dirmeta.js';
-import { writeXattrs } from './objects/xattrs.js';
+import { S_IFMT, S_IFREG } from './objects/dirmeta.js';
+import { readXattrs, writeXattrs } from './objects/xattrs.js';
+import { ContentHasher, FileHeader } from './objects/content.js';
+import { spawnSync } from 'node:child_process';
 import type { Repo, ContentObject } from './repo/repo.js';
 
 export interface CheckoutOptions {
@@ -24,6 +26,23 @@ export interface CheckoutOptions {
   noXattrs?: boolean;
   /** Do not reset directory mtimes to 0. */
   keepDirMtimes?: boolean;
+  /** -H: fail instead of copying when a file cannot be hardlinked from the repository. */
+  requireHardlinks?: boolean;
+  /** --union-identical: existing files must be identical to the checked-out ones. */
+  unionIdentical?: boolean;
+  /** --whiteouts: `.wh.NAME` entries delete NAME instead of being checked out. */
+  processWhiteouts?: boolean;
+  /** --process-passthrough-whiteouts: `.ostree-wh.NAME` entries become 0:0 character devices named NAME. */
+  processPassthroughWhiteouts?: boolean;
+  /** Paths ("/a/b") to leave out (--skip-list). */
+  skipList?: Set<string>;
+  /** -M: suppress directory mode bits outside 0775. */
+  bareuseronlyDirs?: boolean;
+}
+
+/** Why a file of this repository mode cannot be hardlinked in this checkout mode (ostree's no_copy_fallback messages). */
+function hardlinkRefusal(repo: Repo): string {
+  return repo.mode === 'bare-user' || repo.mode === 'bare-user-only' ? 'User repository mode requires user checkout mode to hardlink' : 'Bare repository mode cannot hardlink in user checkout mode';
 }
 
 const FILE_CONCURRENCY = 8;
@@ -49,10 +68,10 @@ export async function checkoutCommit(repo: Repo, commit: Checksum, dest: string,
     }
     const f = dt.findFile(sub[i]!);
     if (f && i === sub.length - 1) {
-      await fsp.mkdir(dirname(dest), { recursive: true });
+      // a single file lands inside the destination directory, under its own name (as ostree)
+      await fsp.mkdir(dest, { recursive: true });
+      dest = join(dest, sub[i]!);
       const obj = await repo.loadContent(f.checksum);
-      const st = await fsp.lstat(dest).catch(() => null);
-      if (st?.isDirectory()) dest = join(dest, sub[i]!);
       await checkoutFile(repo, obj, dest, opts, canHardlink(repo, opts));
       return;
     }
@@ -61,30 +80,33 @@ export async function checkoutCommit(repo: Repo, commit: Checksum, dest: string,
   await checkoutTree(repo, tree, meta, dest, opts);
 }
 
+/** ostree's is_hardlinkable: the checkout mode matches the repository mode. */
 function canHardlink(repo: Repo, opts: CheckoutOptions): boolean {
   if (opts.forceCopy) return false;
   if (repo.mode === 'bare-user' || repo.mode === 'bare-user-only') return Boolean(opts.userMode);
-  if (repo.mode === 'bare') return !opts.userMode || process.getuid?.() === 0;
+  if (repo.mode === 'bare') return !opts.userMode;
   return false;
 }
 
 export async function checkoutTree(repo: Repo, tree: Checksum, meta: Checksum, dest: string, opts: CheckoutOptions = {}): Promise<void> {
-  const pool = new TaskPool(FILE_CONCURRENCY);
+  const sem = new Semaphore(FILE_CONCURRENCY);
+  const pending = new Set<Promise<void>>();
+  let failure: unknown = null;
   const hardlink = canHardlink(repo, opts);
   const dirsForMtime: string[] = [];
 
   const mkdirFor = async (path: string, metaCsum: Checksum, isRoot: boolean) => {
     const dm = await repo.loadDirMeta(metaCsum);
-    // ostree -U keeps a directory's mode as committed (setgid/sticky included)
-    const mode = dm.mode & 0o7777;
+    // user mode strips setuid/setgid from files only; directories keep theirs (as ostree)
+    const mode = opts.bareuseronlyDirs ? dm.mode & 0o775 : dm.mode & 0o7777;
     try {
       await fsp.mkdir(path, { mode: 0o700 });
     } catch (e) {
       if (!isErrno(e, 'EEXIST')) throw e;
       const st = await fsp.lstat(path);
       if (!st.isDirectory()) throw new AlreadyExistsError(`Can't check out directory over existing non-directory ${path}`);
-      if (!(opts.union || opts.unionAdd) && !isRoot) throw new AlreadyExistsError(`File exists: ${path}`);
-      if (!(opts.union || opts.unionAdd) && isRoot && (await fsp.readdir(path)).length > 0) throw new AlreadyExistsError(`File exists: ${path}`);
+      if (!(opts.union || opts.unionAdd || opts.unionIdentical) && !isRoot) throw new AlreadyExistsError(`File exists: ${path}`);
+      if (!(opts.union || opts.unionAdd || opts.unionIdentical) && isRoot && (await fsp.readdir(path)).length > 0) throw new AlreadyExistsError(`File exists: ${path}`);
     }
     if (!opts.userMode) {
       await fsp.lchown(path, dm.uid, dm.gid);
@@ -94,39 +116,75 @@ export async function checkoutTree(repo: Repo, tree: Checksum, meta: Checksum, d
     dirsForMtime.push(path);
   };
 
-  const walk = async (treeCsum: Checksum, metaCsum: Checksum, path: string, isRoot: boolean): Promise<void> => {
+  const walk = async (treeCsum: Checksum, metaCsum: Checksum, path: string, isRoot: boolean, rel: string): Promise<void> => {
     await mkdirFor(path, metaCsum, isRoot);
     const dt = await repo.loadDirTree(treeCsum);
     for (const f of dt.files) {
-      if (pool.failed) return;
-      await pool.add(async () => {
+      if (failure) return;
+      if (opts.skipList?.has(`${rel}/${f.name}`)) continue;
+      await sem.acquire();
+      const p: Promise<void> = (async () => {
         const obj = await repo.loadContent(f.checksum);
+        if (!obj.header.isSymlink && opts.processWhiteouts && f.name.startsWith('.wh.')) {
+          const victim = f.name.slice(4);
+          if (victim === '') throw new InvalidInputError(`Invalid empty whiteout '${victim}'`);
+          await fsp.rm(join(path, victim), { recursive: true, force: true });
+          return;
+        }
+        if (!obj.header.isSymlink && opts.processPassthroughWhiteouts && f.name.startsWith('.ostree-wh.')) {
+          const name = f.name.slice('.ostree-wh.'.length);
+          if (name === '') throw new InvalidInputError(`Invalid empty overlayfs whiteout '${name}'`);
+          await checkoutWhiteoutDevice(obj, join(path, name), opts);
+          return;
+        }
         await checkoutFile(repo, obj, join(path, f.name), opts, hardlink);
-      });
+      })()
+        .catch((e: unknown) => {
+          failure ??= e;
+        })
+        .finally(() => {
+          sem.release();
+          pending.delete(p);
+        });
+      pending.add(p);
     }
     for (const d of dt.dirs) {
-      if (pool.failed) return;
-      await walk(d.treeChecksum, d.metaChecksum, join(path, d.name), false);
+      if (failure) return;
+      if (opts.skipList?.has(`${rel}/${d.name}`)) continue;
+      await walk(d.treeChecksum, d.metaChecksum, join(path, d.name), false, `${rel}/${d.name}`);
     }
   };
 
   try {
-    await walk(tree, meta, dest, true);
+    // skip-list paths are relative to the checked-out tree (the subpath, if any)
+    await walk(tree, meta, dest, true, '');
   } catch (e) {
-    pool.fail(e);
+    failure ??= e;
   }
-  await pool.drain();
+  while (pending.size > 0) await Promise.all([...pending]);
+  if (failure) throw failure;
   if (!opts.keepDirMtimes) {
     // ostree leaves checked-out directories at mtime 0, like the objects
     for (const d of dirsForMtime.reverse()) await fsp.utimes(d, 0, 0).catch(() => undefined);
   }
 }
 
-async function checkoutFile(repo: Repo, obj: ContentObject, path: string, opts: CheckoutOptions, hardlink: boolean): Promise<void> {
+async function checkoutFile(repo: Repo, obj: ContentObject, path: string, opts: CheckoutOptions, hardlinkable: boolean): Promise<void> {
   const h = obj.header;
+  const bareUserSymlink = h.isSymlink && (repo.mode === 'bare-user' || repo.mode === 'bare-user-only');
+  const unreadable = !h.isSymlink && (h.mode & 0o400) === 0;
+  // zero-sized files are always copied (hardlinking them all could hit EMLINK), as are files user mode must make readable
+  const copyAnyway = (!h.isSymlink && obj.size === 0) || (opts.userMode && unreadable);
+  if (!copyAnyway && !opts.forceCopy && opts.requireHardlinks && !hardlinkable && !bareUserSymlink) throw new InvalidInputError(hardlinkRefusal(repo));
+  // an object found in a parent repository of another mode has another on-disk form: copy it
+  if (!copyAnyway && hardlinkable && (obj.storedMode ?? repo.mode) === repo.mode && !bareUserSymlink && !(h.isSymlink && repo.mode !== 'bare')) {
+    if (await hardlinkObject(obj, path, opts, repo.mode)) return;
+  }
   const existing = await fsp.lstat(path).catch(() => null);
   if (existing) {
     if (opts.unionAdd) return;
+    if (opts.unionIdentical && h.isSymlink && existing.isSymbolicLink() && (await fsp.readlink(path)) === h.symlinkTarget) return;
+    if (opts.unionIdentical && !h.isSymlink && existing.isFile() && existing.size === obj.size && (await checksumOnDisk(path, existing, repo.mode)) === obj.checksum) return;
     if (!opts.union) throw new AlreadyExistsError(`File exists: ${path}`);
     if (existing.isDirectory()) throw new AlreadyExistsError(`Can't replace directory ${path} with a file`);
   }
@@ -139,20 +197,73 @@ async function checkoutFile(repo: Repo, obj: ContentObject, path: string, opts: 
         await fsp.lchown(target, h.uid, h.gid);
         if (!opts.noXattrs && h.xattrs.length > 0) writeXattrs(target, h.xattrs);
       }
-    } else if (hardlink && (repo.mode !== 'bare-user' || !h.isSymlink)) {
-      try {
-        await fsp.link(obj.path, target);
-      } catch (e) {
-        if (!(isErrno(e, 'EXDEV') || isErrno(e, 'EMLINK') || isErrno(e, 'EPERM'))) throw e;
-        await writeRegular(obj, target, opts);
-      }
     } else {
-      await writeRegular(obj, target, opts);
+      await writeRegular(obj, target, opts, opts.userMode && unreadable ? 0o400 : 0);
     }
     if (existing) await fsp.rename(target, path);
   } catch (e) {
     if (existing) await fsp.rm(target, { force: true });
     throw e;
+  }
+}
+
+/** Hardlink a bare object into place (ostree's checkout_file_hardlink); false when a copy is needed instead. */
+async function hardlinkObject(obj: ContentObject, path: string, opts: CheckoutOptions, repoMode: string): Promise<boolean> {
+  try {
+    await fsp.link(obj.path, path);
+    return true;
+  } catch (e) {
+    if (isErrno(e, 'EXDEV') || isErrno(e, 'EMLINK') || isErrno(e, 'EPERM')) {
+      if (opts.requireHardlinks) throw new InvalidInputError(`Hardlinking ${obj.path} to ${path}: ${(e as Error).message}`);
+      return false;
+    }
+    if (!isErrno(e, 'EEXIST')) throw e;
+  }
+  if (opts.unionAdd) return true;
+  if (opts.union || opts.unionIdentical) {
+    const [src, dst] = await Promise.all([fsp.lstat(obj.path), fsp.lstat(path)]);
+    if (src.dev === dst.dev && src.ino === dst.ino) return true;
+    // as ostree: when the existing file looks the same, a checksum comparison decides
+    if (dst.isFile() && src.size === dst.size && (await checksumOnDisk(path, dst, repoMode)) === obj.checksum) return true;
+    if (opts.unionIdentical) throw new AlreadyExistsError(`Hardlinking ${obj.path} to ${path}: File exists`);
+    if (dst.isDirectory()) throw new AlreadyExistsError(`Can't replace directory ${path} with a file`);
+    const tmp = join(dirname(path), randomName('.coreforge-checkout'));
+    await fsp.link(obj.path, tmp);
+    try {
+      await fsp.rename(tmp, path);
+    } catch (e) {
+      await fsp.rm(tmp, { force: true });
+      throw e;
+    }
+    return true;
+  }
+  throw new AlreadyExistsError(`Hardlinking ${obj.path} to ${path}: File exists`);
+}
+
+/** The content checksum of a regular file on disk (xattrs left out for bare-user-only, as ostree does). */
+async function checksumOnDisk(path: string, st: Stats, repoMode: string): Promise<string> {
+  const xattrs = repoMode === 'bare-user-only' ? [] : readXattrs(path);
+  const mode = S_IFREG | (st.mode & (repoMode === 'bare-user-only' ? 0o755 : 0o7777));
+  const h = new ContentHasher(new FileHeader(repoMode === 'bare-user-only' ? 0 : st.uid, repoMode === 'bare-user-only' ? 0 : st.gid, mode, xattrs));
+  for await (const c of createReadStream(path, { highWaterMark: 1024 * 1024 })) h.update(c as Buffer);
+  return h.digest();
+}
+
+/** An overlayfs whiteout: a 0:0 character device with the entry's mode (and, outside user mode, its ownership). */
+async function checkoutWhiteoutDevice(obj: ContentObject, path: string, opts: CheckoutOptions): Promise<void> {
+  const h = obj.header;
+  const existing = await fsp.lstat(path).catch(() => null);
+  if (existing) {
+    if (opts.unionAdd || opts.unionIdentical) return;
+    if (!opts.union) throw new AlreadyExistsError(`File exists: ${path}`);
+    await fsp.rm(path, { recursive: true, force: true });
+  }
+  // node has no mknod(2); the native helper lacks one too, so use coreutils' mknod for this rare case
+  const r = spawnSync('mknod', ['-m', (h.mode & 0o7777).toString(8), path, 'c', '0', '0'], { encoding: 'utf8' });
+  if (r.status !== 0) throw new InvalidInputError(`Creating whiteout char device ${path}: ${(r.stderr || String(r.error ?? '')).trim()}`);
+  if (!opts.userMode) {
+    await fsp.lchown(path, h.uid, h.gid);
+    await fsp.chmod(path, h.mode & 0o7777);
   }
 }
 
@@ -162,7 +273,7 @@ const SMALL_FILEZ = 1024 * 1024;
 /**
  * The payload of a small .filez, read and inflated in one go: per object, a
  * read stream + inflate stream + write stream cost several times the actual
- * work (measured: checkout used ~7× ostree's CPU). Null for other objects.
+ * work. Null for other objects.
  */
 function readSmallArchivePayload(obj: ContentObject): Buffer | null {
   if (obj.size > SMALL_FILEZ || !obj.path.endsWith('.filez')) return null;
@@ -179,10 +290,10 @@ function readSmallArchivePayload(obj: ContentObject): Buffer | null {
   return data;
 }
 
-async function writeRegular(obj: ContentObject, path: string, opts: CheckoutOptions): Promise<void> {
+async function writeRegular(obj: ContentObject, path: string, opts: CheckoutOptions, extraBits = 0): Promise<void> {
   const h = obj.header;
   if ((h.mode & S_IFMT) === 0) throw new InvalidInputError(`bad mode for ${path}`);
-  let mode = h.mode & 0o7777;
+  let mode = (h.mode & 0o7777) | extraBits;
   // ostree -U drops setuid/setgid on files and always leaves them readable by their owner
   if (opts.userMode) mode = (mode & ~0o6000) | 0o400;
   const small = readSmallArchivePayload(obj);

@@ -12,7 +12,8 @@ export async function resolvePath(repo: Repo, commit: Checksum, path: string): P
   let cur: TreeEntry = { kind: 'dir', name: '/', tree: c.rootTree, meta: c.rootMeta };
   const parts = path.split('/').filter((p) => p !== '' && p !== '.');
   for (let i = 0; i < parts.length; i++) {
-    if (cur.kind !== 'dir') throw new NotFoundError(`No such file or directory: ${path}`);
+    // a path through a file is ENOTDIR, as the GFile lookups in ostree report it
+    if (cur.kind !== 'dir') throw new NotFoundError(`${path}: Not a directory`);
     const dt = await repo.loadDirTree(cur.tree);
     const name = parts[i]!;
     const d = dt.findDir(name);

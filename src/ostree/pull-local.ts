@@ -1,12 +1,12 @@
 import { pipeline } from 'node:stream/promises';
 import { PassThrough } from 'node:stream';
-import { NotFoundError } from '../errors.js';
-import { sha256Hex, type Checksum } from './checksum.js';
+import { InvalidInputError, NotFoundError } from '../errors.js';
+import type { Checksum } from './checksum.js';
 import { ObjectType } from './objects/types.js';
-import { CorruptionError } from '../errors.js';
 import type { Repo } from './repo/repo.js';
 import { Transaction } from './repo/transaction.js';
-import { traverseCommit } from './traverse.js';
+import { objectKey, traverseTree } from './traverse.js';
+import { verifyContent, verifyMetadata } from './fsck.js';
 
 export interface PullLocalOptions {
   /** History depth (0 = only the named commits; -1 = all). */
@@ -17,6 +17,10 @@ export interface PullLocalOptions {
   untrusted?: boolean;
   /** Don't update refs (like --commit-metadata-only does not apply; used for import). */
   noRefs?: boolean;
+  /** Reject regular files with mode bits outside 0775 (--bareuseronly-files). */
+  bareuseronlyFiles?: boolean;
+  /** Copy only the commit objects, marking new ones partial (--commit-metadata-only). */
+  commitMetadataOnly?: boolean;
   onProgress?: (copied: number, scanned: number) => void;
 }
 
@@ -45,26 +49,48 @@ export async function pullLocal(dst: Repo, src: Repo, revs: readonly string[], o
     const seen = new Set<string>();
     const pending = new Set<Promise<void>>();
     let failure: unknown = null;
-    for (const commit of resolved.values()) {
-      for await (const o of traverseCommit(src, commit, { depth: opts.depth ?? 0, seen })) {
-        if (failure) break;
-        scanned++;
-        if (o.type === ObjectType.Commit && (await dst.hasObject(ObjectType.Commit, o.checksum)) && !(await dst.isCommitPartial(o.checksum))) {
-          // complete in the destination already; its tree is there too
-          continue;
+    const copy = async (type: ObjectType, csum: Checksum) => {
+      scanned++;
+      const p: Promise<void> = copyObject(tx, src, type, csum, sameFormat, Boolean(opts.untrusted), Boolean(opts.bareuseronlyFiles))
+        .then(() => opts.onProgress?.(tx.stats.contentWritten + tx.stats.metadataWritten, scanned))
+        .catch((e: unknown) => {
+          failure ??= e;
+        })
+        .finally(() => pending.delete(p));
+      pending.add(p);
+      if (pending.size >= 8) await Promise.race(pending);
+    };
+    for (const head of resolved.values()) {
+      // walk the history to the requested depth; a missing parent ends it, as in ostree
+      let depth = opts.depth ?? 0;
+      let cur: Checksum | null = head;
+      while (cur && !failure) {
+        const key = objectKey(ObjectType.Commit, cur);
+        if (seen.has(key)) break;
+        seen.add(key);
+        let commit;
+        try {
+          commit = await src.loadCommit(cur);
+        } catch (e) {
+          if (e instanceof NotFoundError && cur !== head) break;
+          throw e;
         }
-        const p: Promise<void> = copyObject(tx, src, o.type, o.checksum, sameFormat, Boolean(opts.untrusted))
-          .then(() => opts.onProgress?.(tx.stats.contentWritten + tx.stats.metadataWritten, scanned))
-          .catch((e: unknown) => {
-            failure ??= e;
-          })
-          .finally(() => pending.delete(p));
-        pending.add(p);
-        if (pending.size >= 8) await Promise.race(pending);
-        if (o.type === ObjectType.Commit) {
-          const meta = src.objectPath(ObjectType.CommitMeta, o.checksum);
-          if (await src.hasObject(ObjectType.CommitMeta, o.checksum)) await tx.importRaw(ObjectType.CommitMeta, o.checksum, meta);
+        const inDst = await dst.hasObject(ObjectType.Commit, cur);
+        const partial = inDst && (await dst.isCommitPartial(cur));
+        await copy(ObjectType.Commit, cur);
+        if (await src.hasObject(ObjectType.CommitMeta, cur)) await tx.importRaw(ObjectType.CommitMeta, cur, src.objectPath(ObjectType.CommitMeta, cur));
+        if (opts.commitMetadataOnly) {
+          if (!inDst) tx.markCommitPartial(cur);
+        } else if (!inDst || partial) {
+          for await (const o of traverseTree(src, commit.rootTree, commit.rootMeta, seen)) {
+            if (failure) break;
+            await copy(o.type, o.checksum);
+          }
+          if (partial) tx.clearCommitPartial(cur);
         }
+        if (depth === 0) break;
+        if (depth > 0) depth--;
+        cur = commit.parent;
       }
     }
     await Promise.all(pending);
@@ -84,16 +110,21 @@ export async function pullLocal(dst: Repo, src: Repo, revs: readonly string[], o
   }
 }
 
-async function copyObject(tx: Transaction, src: Repo, type: ObjectType, csum: Checksum, sameFormat: boolean, untrusted: boolean): Promise<void> {
+async function copyObject(tx: Transaction, src: Repo, type: ObjectType, csum: Checksum, sameFormat: boolean, untrusted: boolean, bareuseronlyFiles: boolean): Promise<void> {
   if (await tx.hasObject(type, csum)) return;
+  if (type === ObjectType.File && bareuseronlyFiles) {
+    const h = (await src.loadContent(csum)).header;
+    if (!h.isSymlink && (h.mode & 0o7777 & ~0o775) !== 0) throw new InvalidInputError(`Content object ${csum}: invalid mode 0${(h.mode & 0o7777).toString(8)} with bits 0${(h.mode & 0o7777 & ~0o775).toString(8)}`);
+  }
   if (type !== ObjectType.File) {
-    const bytes = await src.readMetadata(type, csum);
-    const actual = sha256Hex(bytes);
-    if (actual !== csum) throw new CorruptionError(`Corrupted ${type === ObjectType.Commit ? 'commit' : type === ObjectType.DirTree ? 'dirtree' : 'dirmeta'} object; checksum expected='${csum}' actual='${actual}'`);
-    await tx.writeMetadata(type, bytes, csum);
+    // metadata has the same form in every mode: verify it, then hardlink (or copy) it in
+    await verifyMetadata(src, type, csum);
+    await tx.importRaw(type, csum, src.objectPath(type, csum));
     return;
   }
-  if (sameFormat && !untrusted) {
+  if (sameFormat) {
+    // a local source is trusted unless --untrusted, as in ostree; either way the object is linked, not rewritten
+    if (untrusted) await verifyContent(src, csum);
     try {
       await tx.importRaw(type, csum, src.objectPath(type, csum));
       return;

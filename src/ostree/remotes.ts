@@ -1,9 +1,9 @@
 import { promises as fsp } from 'node:fs';
-import { join } from 'node:path';
-import { AlreadyExistsError, InvalidInputError, NotFoundError } from '../errors.js';
+import { isAbsolute, join, resolve } from 'node:path';
+import { AlreadyExistsError, NotFoundError } from '../errors.js';
 import { KeyFile } from '../util/keyfile.js';
 import { writeFileAtomic } from '../util/fs.js';
-import type { Repo } from './repo/repo.js';
+import { Repo } from './repo/repo.js';
 import { validateRemoteName } from './repo/refs.js';
 
 export interface RemoteConfig {
@@ -14,16 +14,27 @@ export interface RemoteConfig {
   source: string;
 }
 
+/** A remote option value as ostree's keyfile_set_from_vardict writes it. */
+export type RemoteOptionValue = string | boolean | readonly string[];
+
 const group = (name: string) => `remote "${name}"`;
 
 /** Directories whose *.conf files define remotes too (as ostree's add-remotes-config-dir). */
-function remotesDirs(repo: Repo, sysroot?: string): string[] {
+function remotesDirs(sysroot?: string): string[] {
   const dirs: string[] = [];
   if (sysroot) dirs.push(join(sysroot, 'etc', 'ostree', 'remotes.d'));
   return dirs;
 }
 
-export async function listRemotes(repo: Repo, sysroot?: string): Promise<RemoteConfig[]> {
+/** The repository named by `core.parent`, whose remotes (and refs) this one inherits. */
+export async function openParentRepo(repo: Repo): Promise<Repo | null> {
+  const p = repo.config.getString('core', 'parent');
+  if (!p) return null;
+  return Repo.open(isAbsolute(p) ? p : resolve(repo.path, p));
+}
+
+/** Remotes defined by this repository itself (config and remotes.d), in definition order. */
+export async function listOwnRemotes(repo: Repo, sysroot?: string): Promise<RemoteConfig[]> {
   const out: RemoteConfig[] = [];
   const add = (kf: KeyFile, source: string) => {
     for (const g of kf.groupNames()) {
@@ -35,7 +46,7 @@ export async function listRemotes(repo: Repo, sysroot?: string): Promise<RemoteC
     }
   };
   add(repo.config, join(repo.path, 'config'));
-  for (const d of remotesDirs(repo, sysroot)) {
+  for (const d of remotesDirs(sysroot)) {
     let names: string[] = [];
     try {
       names = (await fsp.readdir(d)).filter((n) => n.endsWith('.conf')).sort();
@@ -47,32 +58,69 @@ export async function listRemotes(repo: Repo, sysroot?: string): Promise<RemoteC
   return out;
 }
 
+/** All remotes, including those inherited from parent repositories, sorted by name (ostree_repo_remote_list). */
+export async function listRemotes(repo: Repo, sysroot?: string): Promise<RemoteConfig[]> {
+  const byName = new Map<string, RemoteConfig>();
+  const seen = new Set<string>();
+  for (let r: Repo | null = repo; r && !seen.has(r.path); r = await openParentRepo(r)) {
+    seen.add(r.path);
+    for (const rc of await listOwnRemotes(r, r === repo ? sysroot : undefined)) if (!byName.has(rc.name)) byName.set(rc.name, rc);
+  }
+  return [...byName.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+/** A remote by name, looking in parent repositories too (_ostree_repo_get_remote_inherited). */
 export async function getRemote(repo: Repo, name: string): Promise<RemoteConfig> {
   const r = (await listRemotes(repo)).find((x) => x.name === name);
   if (!r) throw new NotFoundError(`Remote "${name}" not found`);
   return r;
 }
 
-export async function addRemote(repo: Repo, name: string, url: string, options: Map<string, string>, opts: { ifNotExists?: boolean } = {}): Promise<void> {
+function setOptions(kf: KeyFile, name: string, url: string | null, options: ReadonlyArray<[string, RemoteOptionValue]>): void {
+  const g = group(name);
+  if (url !== null) {
+    if (url.startsWith('metalink=')) kf.setString(g, 'metalink', url.slice('metalink='.length));
+    else kf.setString(g, 'url', url);
+  }
+  for (const [k, v] of options) {
+    if (typeof v === 'string') kf.setString(g, k, v);
+    else if (typeof v === 'boolean') kf.setBoolean(g, k, v);
+    else kf.setList(g, k, v);
+  }
+}
+
+/**
+ * Add (or with `replace`, redefine) a remote in the repository config, as
+ * ostree_repo_remote_change does. Like ostree, the URL is not validated here.
+ */
+export async function addRemote(
+  repo: Repo,
+  name: string,
+  url: string | null,
+  options: ReadonlyArray<[string, RemoteOptionValue]>,
+  opts: { ifNotExists?: boolean; replace?: boolean } = {},
+): Promise<void> {
   validateRemoteName(name);
-  if (!/^(https?|file):\/\//.test(url.replace(/^(mirrorlist|metalink)=/, '')) && !url.startsWith('file:')) throw new InvalidInputError(`Invalid URL '${url}'`);
   const unlock = await repo.lock('sh');
   try {
     await repo.reloadConfig();
-    if (repo.config.hasGroup(group(name))) {
+    const existing = (await listOwnRemotes(repo)).find((r) => r.name === name);
+    if (existing && !opts.replace) {
       if (opts.ifNotExists) return;
-      throw new AlreadyExistsError(`Remote configuration for "${name}" already exists: ${join(repo.path, 'config')}`);
+      throw new AlreadyExistsError(`Remote configuration for "${name}" already exists: ${existing.source}`);
     }
     const kf = repo.config;
-    kf.setString(group(name), 'url', url);
-    for (const [k, v] of options) kf.setRaw(group(name), k, v);
+    kf.removeGroup(group(name));
+    setOptions(kf, name, url, options);
     await repo.writeConfig(kf);
   } finally {
     unlock();
   }
 }
 
+/** Remove a remote's configuration and keyring; its refs under refs/remotes stay, as with ostree. */
 export async function deleteRemote(repo: Repo, name: string, opts: { ifExists?: boolean } = {}): Promise<void> {
+  validateRemoteName(name);
   const unlock = await repo.lock('sh');
   try {
     await repo.reloadConfig();
@@ -81,7 +129,6 @@ export async function deleteRemote(repo: Repo, name: string, opts: { ifExists?: 
       throw new NotFoundError(`Remote "${name}" not found`);
     }
     await repo.writeConfig();
-    await repo.deleteRemoteRefs(name);
     await fsp.rm(join(repo.path, `${name}.trustedkeys.gpg`), { force: true });
   } finally {
     unlock();

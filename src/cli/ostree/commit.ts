@@ -1,6 +1,6 @@
 import { promises as fsp } from 'node:fs';
 import { resolve } from 'node:path';
-import { InvalidInputError, UsageError } from '../../errors.js';
+import { InvalidInputError, UnsupportedError, UsageError } from '../../errors.js';
 import { parseVariantText, Variant, type VarDict } from '../../gvariant/index.js';
 import { assertChecksum } from '../../ostree/checksum.js';
 import { MutableTree } from '../../ostree/commit/mtree.js';
@@ -8,6 +8,7 @@ import { writeDirectoryToMtree, type CommitModifier } from '../../ostree/commit/
 import { defaultTimestamp, writeCommit } from '../../ostree/commit/write-commit.js';
 import { commitMetadataForBootable } from '../../ostree/commit/bootable.js';
 import { Transaction } from '../../ostree/repo/transaction.js';
+import { parseRefspec } from '../../ostree/repo/refs.js';
 import { dictInGhashOrder } from '../../ostree/summary.js';
 import { Commit } from '../../ostree/objects/commit.js';
 import { sha256Hex } from '../../ostree/checksum.js';
@@ -30,7 +31,12 @@ const SPECS = {
   'owner-uid': { kind: 'string', arg: 'UID', help: 'Set file ownership user id' },
   'owner-gid': { kind: 'string', arg: 'GID', help: 'Set file ownership group id' },
   'canonical-permissions': { kind: 'boolean', help: 'Canonicalize permissions (uid/gid 0, 0755/0644)' },
-  'ro-executables': { kind: 'boolean', help: 'Remove write permission from executables' },
+  'mode-ro-executables': { kind: 'boolean', help: 'Ensure executable files are not writable' },
+  base: { kind: 'string', arg: 'REV', help: 'Start from the given commit as a base (no modifiers apply)' },
+  editor: { kind: 'boolean', short: 'e', help: 'Use an editor to write the commit message' },
+  'devino-canonical': { kind: 'boolean', short: 'I', help: 'Assume hardlinked objects are unmodified (accepted; no effect)' },
+  'selinux-policy': { kind: 'string', arg: 'PATH', help: 'Set SELinux labels based on policy in root filesystem PATH' },
+  'selinux-policy-from-base': { kind: 'boolean', short: 'P', help: 'Set SELinux labels based on first --tree argument' },
   'no-xattrs': { kind: 'boolean', help: 'Do not import extended attributes' },
   'statoverride': { kind: 'string', arg: 'PATH', help: 'File of mode modifications' },
   'skip-list': { kind: 'string', arg: 'PATH', help: 'File of paths to skip' },
@@ -60,12 +66,16 @@ export const commitVerb: OstreeVerb = {
     if (!p) return 0;
     const o = p.opts;
     if (!o.branch && !o.orphan) throw new UsageError('A branch must be specified with --branch, or use --orphan');
+    // refuse rather than silently produce an unsigned or unlabeled commit
+    if ((o['sign-type'] ?? 'ed25519') !== 'ed25519') throw new UnsupportedError(`Requested signature type is not implemented: ${o['sign-type']}`);
+    if (o['selinux-policy'] || o['selinux-policy-from-base']) throw new UnsupportedError('SELinux labeling is not supported by coreforge ostree yet');
+    if (o.editor) throw new UnsupportedError('--editor is not supported; use -s/-m or -F');
     const repo = await openRepo(o.repo, ctx);
     if (o['disable-fsync'] || o.fsync === 'false') repo.config.setRaw('core', 'fsync', 'false');
 
     let parent: string | null = null;
     if (o.parent) parent = o.parent === 'none' ? null : assertChecksum(o.parent, 'parent');
-    else if (o.branch) parent = await repo.resolveRev(o.branch, true);
+    else if (o.branch && !o.orphan) parent = await repo.resolveRev(o.branch, true);
 
     const metadata: VarDict = [];
     for (const kv of o['add-metadata-string']) {
@@ -93,10 +103,12 @@ export const commitVerb: OstreeVerb = {
     const mod: CommitModifier = {};
     if (o['owner-uid'] !== undefined) mod.ownerUid = parseIntOpt(o['owner-uid'], '--owner-uid');
     if (o['owner-gid'] !== undefined) mod.ownerGid = parseIntOpt(o['owner-gid'], '--owner-gid');
-    if (o['canonical-permissions'] && ((mod.ownerUid ?? 0) > 0 || (mod.ownerGid ?? 0) > 0)) throw new UsageError('Cannot specify both --canonical-permissions and non-zero --owner-uid');
+    if (o['canonical-permissions'] && (mod.ownerUid ?? 0) > 0) throw new InvalidInputError('Cannot specify both --canonical-permissions and non-zero --owner-uid');
+    if (o['canonical-permissions'] && (mod.ownerGid ?? 0) > 0) throw new InvalidInputError('Cannot specify both --canonical-permissions and non-zero --owner-gid');
     if (o['canonical-permissions'] || repo.mode === 'bare-user-only') mod.canonicalPermissions = true;
     if (o['no-xattrs'] || repo.mode === 'bare-user-only') mod.skipXattrs = true;
-    if (o['ro-executables']) mod.roExecutables = true;
+    if (o['mode-ro-executables']) mod.roExecutables = true;
+    if (o.consume) mod.consume = true;
     if (o.statoverride) {
       mod.modeAdds = new Map();
       mod.modeOverrides = new Map();
@@ -116,7 +128,11 @@ export const commitVerb: OstreeVerb = {
     const trees = o.tree.length > 0 ? o.tree : [`dir=${p.args[0] ?? '.'}`];
     const tx = await Transaction.begin(repo);
     try {
-      const mtree = new MutableTree();
+      let mtree = new MutableTree();
+      if (o.base) {
+        const bc = await repo.loadCommit((await repo.resolveRev(o.base))!);
+        mtree = MutableTree.fromTree(repo, bc.rootTree, bc.rootMeta);
+      }
       let root: MutableTree = mtree;
       for (const spec of trees) {
         const eq = spec.indexOf('=');
@@ -132,6 +148,8 @@ export const commitVerb: OstreeVerb = {
           } else {
             await mergeTree(root, MutableTree.fromTree(repo, c.rootTree, c.rootMeta));
           }
+        } else if (kind === 'tar') {
+          throw new UnsupportedError('This version of ostree is not compiled with libarchive support');
         } else {
           throw new UsageError(`Invalid tree type specification '${kind}'`);
         }
@@ -183,11 +201,14 @@ export const commitVerb: OstreeVerb = {
         for (const k of o.sign) detachedMeta = appendSignature(detachedMeta, ED25519_KEY, ed25519Sign(bytes, k));
       }
       if (detachedMeta) await tx.writeCommitMeta(csum, detachedMeta);
-      if (o.branch) tx.setRef(o.branch, csum);
+      if (o.branch) {
+        const { remote, ref } = parseRefspec(o.branch);
+        tx.setRef(ref, csum, remote);
+      }
       const stats = await tx.commit();
       if (o.consume) for (const spec of trees) if (spec.startsWith('dir=')) await fsp.rm(resolve(ctx.cwd, spec.slice(4)), { recursive: true, force: true });
       if (o['table-output']) {
-        ctx.stdout.write(`Commit: ${csum}\nMetadata Total: ${stats.metadataWritten}\nMetadata Written: ${stats.metadataWritten}\nContent Total: ${stats.contentWritten}\nContent Written: ${stats.contentWritten}\nContent Bytes Written: ${stats.contentBytesWritten}\n`);
+        ctx.stdout.write(`Commit: ${csum}\nMetadata Total: ${stats.metadataWritten}\nMetadata Written: ${stats.metadataWritten}\nContent Total: ${stats.contentWritten}\nContent Written: ${stats.contentWritten}\nContent Cache Hits: 0\nContent Bytes Written: ${stats.contentBytesWritten}\n`);
       } else ctx.stdout.write(`${csum}\n`);
       return 0;
     } catch (e) {

@@ -1,4 +1,5 @@
-import { resolve } from 'node:path';
+import { existsSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { UsageError } from '../../errors.js';
 import { Repo } from '../../ostree/repo/repo.js';
 import { formatOptions, parseArgs, type OptSpecs, type Parsed } from '../args.js';
@@ -20,7 +21,8 @@ export function parseVerbArgs<S extends OptSpecs>(argv: string[], specs: S, usag
 export function repoPath(opt: string | undefined, ctx: CliContext): string {
   const p = opt ?? ctx.env.OSTREE_REPO;
   if (!p) {
-    // ostree falls back to the system repo
+    // as ostree_repo_new_default: the current directory if it looks like a repository, else the system repo
+    if (existsSync(join(ctx.cwd, 'objects')) && statSync(join(ctx.cwd, 'objects')).isDirectory() && existsSync(join(ctx.cwd, 'config'))) return ctx.cwd;
     return '/ostree/repo';
   }
   return resolve(ctx.cwd, p);
@@ -64,4 +66,11 @@ export function parseDateTime(s: string): number {
     return Math.floor(ms / 1000);
   }
   throw new UsageError(`Could not parse '${s}'`);
+}
+
+/** A G_OPTION_ARG_INT value, with GOption's error text. */
+export function parseIntArg(s: string, name: string): number {
+  const t = s.trim();
+  if (!/^[+-]?\d+$/.test(t) || Math.abs(Number(t)) > 0x7fffffff) throw new UsageError(`Cannot parse integer value “${s}” for ${name}`);
+  return Number(t);
 }

@@ -1,4 +1,4 @@
-import { formatValue, dictGet } from '../../gvariant/index.js';
+import { formatValue, dictGet, Variant, type GValue, type GVType } from '../../gvariant/index.js';
 import { NotFoundError, UsageError } from '../../errors.js';
 import { ObjectType } from '../../ostree/objects/types.js';
 import type { Repo } from '../../ostree/repo/repo.js';
@@ -31,6 +31,7 @@ export const showVerb: OstreeVerb = {
         'print-metadata-key': { kind: 'string', arg: 'KEY', help: 'Print string value of metadata key' },
         'print-detached-metadata-key': { kind: 'string', arg: 'KEY', help: 'Print string value of detached metadata key' },
         raw: { kind: 'boolean', help: 'Show raw variant data' },
+        'no-byteswap': { kind: 'boolean', short: 'B', help: 'Do not automatically convert variant data from big endian' },
       },
       'show [OPTION…] OBJECT',
       ctx,
@@ -43,14 +44,15 @@ export const showVerb: OstreeVerb = {
     if (p.opts['print-metadata-key']) {
       const v = dictGet(c.metadata, p.opts['print-metadata-key']);
       if (!v) throw new NotFoundError(`No such metadata key '${p.opts['print-metadata-key']}'`);
-      ctx.stdout.write(formatValue(v.type, v.value) + '\n');
+      ctx.stdout.write(formatValue(v.type, p.opts['no-byteswap'] ? v.value : byteswapValue(v.type, v.value)) + '\n');
       return 0;
     }
     if (p.opts['print-detached-metadata-key']) {
       const meta = await repo.loadCommitMeta(csum);
-      const v = meta ? dictGet(meta, p.opts['print-detached-metadata-key']) : undefined;
-      if (!v) throw new NotFoundError(`No such detached metadata key '${p.opts['print-detached-metadata-key']}'`);
-      ctx.stdout.write(formatValue(v.type, v.value) + '\n');
+      if (!meta) throw new NotFoundError(`No detached metadata for commit ${csum}`);
+      const v = dictGet(meta, p.opts['print-detached-metadata-key']);
+      if (!v) throw new NotFoundError(`No such metadata key '${p.opts['print-detached-metadata-key']}'`);
+      ctx.stdout.write(formatValue(v.type, p.opts['no-byteswap'] ? v.value : byteswapValue(v.type, v.value)) + '\n');
       return 0;
     }
     if (p.opts.raw) {
@@ -85,3 +87,53 @@ export const logVerb: OstreeVerb = {
     return 0;
   },
 };
+
+/** g_variant_byteswap: what `ostree show` prints on little-endian hosts unless -B (ostree data is big-endian). */
+export function byteswapValue(type: GVType, v: GValue): GValue {
+  switch (type.kind) {
+    case 'basic': {
+      const size = type.fixedSize;
+      if (type.code === 'y' || type.code === 'b' || size === null || size < 2) return v;
+      const buf = Buffer.alloc(size);
+      if (type.code === 'd') buf.writeDoubleLE(v as number);
+      else if (size === 8) buf.writeBigUInt64LE(BigInt.asUintN(64, v as bigint));
+      else if (size === 4) buf.writeUInt32LE((v as number) >>> 0);
+      else buf.writeUInt16LE((v as number) & 0xffff);
+      buf.reverse();
+      switch (type.code) {
+        case 'n':
+          return buf.readInt16LE();
+        case 'q':
+          return buf.readUInt16LE();
+        case 'i':
+        case 'h':
+          return buf.readInt32LE();
+        case 'u':
+          return buf.readUInt32LE();
+        case 'x':
+          return buf.readBigInt64LE();
+        case 't':
+          return buf.readBigUInt64LE();
+        case 'd':
+          return buf.readDoubleLE();
+        default:
+          return v;
+      }
+    }
+    case 'variant': {
+      const inner = v as Variant;
+      return new Variant(inner.type, byteswapValue(inner.type, inner.value));
+    }
+    case 'array':
+      if (type.elem.kind === 'basic' && type.elem.code === 'y') return v;
+      return (v as readonly GValue[]).map((e) => byteswapValue(type.elem, e));
+    case 'maybe':
+      return (v as readonly GValue[]).map((e) => byteswapValue(type.elem, e));
+    case 'tuple':
+      return type.items.map((t, i) => byteswapValue(t, (v as readonly GValue[])[i]!));
+    case 'dict': {
+      const [k, val] = v as readonly GValue[];
+      return [byteswapValue(type.key, k!), byteswapValue(type.value, val!)];
+    }
+  }
+}

@@ -1,6 +1,14 @@
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
-import { UsageError } from '../../errors.js';
+import { CoreforgeError, UsageError } from '../../errors.js';
+import { Variant } from '../../gvariant/index.js';
+import { MutableTree } from '../../ostree/commit/mtree.js';
+import { writeCommit } from '../../ostree/commit/write-commit.js';
+import { DirMeta, S_IFDIR } from '../../ostree/objects/dirmeta.js';
+import { ObjectType } from '../../ostree/objects/types.js';
+import type { Repo } from '../../ostree/repo/repo.js';
+import { Transaction } from '../../ostree/repo/transaction.js';
+import { dictInGhashOrder } from '../../ostree/summary.js';
 import { dictGet, formatValue, parseVariantText, type VarDict } from '../../gvariant/index.js';
 import { bswap64 } from '../../ostree/objects/endian.js';
 import { parseSummary, regenerateSummary } from '../../ostree/summary.js';
@@ -38,8 +46,14 @@ export const summaryVerb: OstreeVerb = {
       const extra: VarDict = p.opts['add-metadata'].map((kv) => {
         const eq = kv.indexOf('=');
         if (eq < 0) throw new UsageError(`Missing '=' in KEY=VALUE metadata '${kv}'`);
-        return [kv.slice(0, eq), parseVariantText(kv.slice(eq + 1))];
+        const text = kv.slice(eq + 1);
+        try {
+          return [kv.slice(0, eq), parseVariantText(text)];
+        } catch (e) {
+          throw new CoreforgeError('EINVAL', `Error parsing variant ‘${text}’: ${(e as Error).message}`);
+        }
       });
+      if (repo.collectionId) await writeMetadataCommit(repo, repo.collectionId, extra);
       await regenerateSummary(repo, { additionalMetadata: extra });
       if (p.opts['gpg-sign'].length > 0 || p.opts.sign.length > 0) {
         const homedir = p.opts['gpg-homedir'];
@@ -81,3 +95,31 @@ export const summaryVerb: OstreeVerb = {
     throw new UsageError('No option specified; use -u to update summary');
   },
 };
+
+/** OSTREE_REPO_METADATA_REF: with a collection ID, each summary update also commits its metadata here. */
+const METADATA_REF = 'ostree-metadata';
+
+/** As ot-builtin-summary.c: an empty-tree commit carrying the summary metadata and bindings, on top of the previous one. */
+async function writeMetadataCommit(repo: Repo, collectionId: string, extra: VarDict): Promise<void> {
+  const parent = await repo.resolveRev(METADATA_REF, true);
+  const meta: VarDict = extra.filter(([k]) => k !== 'ostree.collection-binding' && k !== 'ostree.ref-binding');
+  meta.push(['ostree.collection-binding', new Variant('s', collectionId)], ['ostree.ref-binding', new Variant('as', [METADATA_REF])]);
+  const tx = await Transaction.begin(repo);
+  try {
+    const root = new MutableTree();
+    root.setMeta(await tx.writeMetadata(ObjectType.DirMeta, new DirMeta(0, 0, S_IFDIR | 0o755, []).serialize()));
+    const csum = await writeCommit(tx, root, { parent, metadata: dictInGhashOrder(dedupeLast(meta)) });
+    tx.setRef(METADATA_REF, csum);
+    await tx.commit();
+  } catch (e) {
+    await tx.abort();
+    throw e;
+  }
+}
+
+/** A GVariantDict keeps the last value given for a key. */
+function dedupeLast(d: VarDict): VarDict {
+  const m = new Map<string, VarDict[number][1]>();
+  for (const [k, v] of d) m.set(k, v);
+  return [...m.entries()];
+}

@@ -2,6 +2,7 @@ import type { OstreeVerb } from './verb.js';
 import { adminVerb } from './admin.js';
 import { catVerb } from './cat.js';
 import { checkoutVerb } from './checkout.js';
+import { checksumVerb } from './checksum.js';
 import { commitVerb } from './commit.js';
 import { configVerb } from './config.js';
 import { diffVerb } from './diff.js';
@@ -16,6 +17,7 @@ import { pullVerb } from './pull.js';
 import { pullLocalVerb } from './pull-local.js';
 import { refsVerb } from './refs.js';
 import { remoteVerb } from './remote.js';
+import { resetVerb } from './reset.js';
 import { revParseVerb } from './rev-parse.js';
 import { logVerb, showVerb } from './show.js';
 import { summaryVerb } from './summary.js';
@@ -26,6 +28,7 @@ export const verbs: OstreeVerb[] = [
   adminVerb,
   catVerb,
   checkoutVerb,
+  checksumVerb,
   commitVerb,
   configVerb,
   diffVerb,
@@ -40,6 +43,7 @@ export const verbs: OstreeVerb[] = [
   pullLocalVerb,
   refsVerb,
   remoteVerb,
+  resetVerb,
   revParseVerb,
   showVerb,
   signVerb,

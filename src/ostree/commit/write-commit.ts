@@ -15,14 +15,18 @@ export interface WriteCommitOptions {
   timestamp?: number;
 }
 
-/** ostree's default commit time: SOURCE_DATE_EPOCH when set, else now. */
+/**
+ * ostree's default commit time: SOURCE_DATE_EPOCH when set (parsed as
+ * g_ascii_strtoll does, with ostree's error messages), else now.
+ */
 export function defaultTimestamp(env: NodeJS.ProcessEnv = process.env): number {
   const s = env.SOURCE_DATE_EPOCH;
-  if (s !== undefined && s !== '') {
-    if (!/^\d+$/.test(s)) throw new InvalidInputError(`Parsing SOURCE_DATE_EPOCH: '${s}' is not a number of seconds`);
-    return Number(s);
-  }
-  return Math.floor(Date.now() / 1000);
+  if (s === undefined) return Math.floor(Date.now() / 1000);
+  const m = /^\s*([+-]?)(\d+)/.exec(s);
+  if (!m) throw new InvalidInputError('Failed to convert SOURCE_DATE_EPOCH');
+  const v = BigInt(m[1] === '-' ? `-${m[2]}` : m[2]!);
+  if (v > 0x7fffffffffffffffn || v < -0x8000000000000000n) throw new InvalidInputError('Parsing SOURCE_DATE_EPOCH: Numerical result out of range');
+  return Number(v);
 }
 
 /** Write the mtree's dirtrees and a commit object pointing at them; returns the commit checksum. */

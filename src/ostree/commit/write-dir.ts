@@ -26,6 +26,8 @@ export interface CommitModifier {
   modeOverrides?: Map<string, number>;
   /** Paths to leave out. */
   skipList?: Set<string>;
+  /** The input tree is deleted afterwards (--consume): bare repositories may adopt its files as objects. */
+  consume?: boolean;
   /** Custom filter: return false to skip; may adjust the metadata. */
   filter?: (path: string, info: EntryInfo) => boolean;
   /** Extra xattrs per path (e.g. SELinux labels computed by the caller). */
@@ -65,11 +67,11 @@ function applyModifier(path: string, st: Stats, mod: CommitModifier): EntryInfo 
     return null;
   }
   if (mod.canonicalPermissions) {
+    // as _ostree_repo_commit_modifier_apply: after the filter, owner 0:0 and modes masked with 0755
     info.uid = 0;
     info.gid = 0;
     const fmt = info.mode & S_IFMT;
-    if (fmt === S_IFDIR) info.mode = S_IFDIR | 0o755;
-    else if (fmt === S_IFREG) info.mode = S_IFREG | (info.mode & 0o100 ? 0o755 : 0o644);
+    if (fmt === S_IFDIR || fmt === S_IFREG) info.mode = fmt | (info.mode & 0o755);
   }
   if (mod.filter && !mod.filter(path, info)) return null;
   return info;
@@ -80,6 +82,17 @@ function xattrsOf(fsPath: string, path: string, info: EntryInfo, mod: CommitModi
   if (extra) return extra;
   if (mod.skipXattrs) return [];
   return readXattrs(fsPath);
+}
+
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** A directory entry name; ostree rejects names that are not UTF-8 (node would silently mangle them). */
+function utf8Name(raw: Buffer, dir: string): string {
+  try {
+    return strictUtf8.decode(raw);
+  } catch {
+    throw new InvalidInputError(`Invalid UTF-8 in filename ${raw.toString('latin1')} (in ${dir})`);
+  }
 }
 
 /**
@@ -103,7 +116,7 @@ export async function writeDirectoryToMtree(tx: Transaction, dir: string, mtree:
   }
 
   const walk = async (fsDir: string, relDir: string, node: MutableTree): Promise<void> => {
-    const names = (await fsp.readdir(fsDir)).sort();
+    const names = (await fsp.readdir(fsDir, { encoding: 'buffer' })).map((raw) => utf8Name(raw, fsDir)).sort();
     for (const name of names) {
       if (pool.failed) return;
       const fsPath = join(fsDir, name);
@@ -120,7 +133,7 @@ export async function writeDirectoryToMtree(tx: Transaction, dir: string, mtree:
       } else if (fmt === S_IFREG) {
         const header = new FileHeader(info.uid, info.gid, (info.mode & 0o7777) | S_IFREG, xattrsOf(fsPath, path, info, mod));
         await pool.add(async () => {
-          const csum: Checksum = await tx.writeContent(header, { kind: 'file', path: fsPath, size: st.size });
+          const csum: Checksum = await tx.writeContent(header, { kind: 'file', path: fsPath, size: st.size, adopt: Boolean(mod.consume) });
           await node.replaceFile(name, csum);
         });
       } else if (fmt === S_IFLNK) {

@@ -19,10 +19,13 @@ export function compareNames(a: string, b: string): number {
 }
 
 /** ot_util_filename_validate: what ostree accepts as one path component. */
-export function validateFilename(name: string, what = 'file name'): void {
-  if (name === '' || name === '.' || name === '..' || name.includes('/') || name.includes('\0')) {
-    throw new UnsafePathError(`invalid ${what} '${name}'`);
-  }
+/** ot_util_filename_validate, with its messages (plus: no empty names, no NUL). */
+export function validateFilename(name: string): void {
+  if (name === '') throw new UnsafePathError('Invalid empty filename');
+  if (name === '.') throw new UnsafePathError("Invalid self-referential filename '.'");
+  if (name === '..') throw new UnsafePathError("Invalid path uplink filename '..'");
+  if (name.includes('/')) throw new UnsafePathError(`Invalid / in filename ${name}`);
+  if (name.includes('\0')) throw new UnsafePathError(`Invalid NUL in filename ${name}`);
 }
 
 /** `.dirtree`: the names in a directory, `(a(say)a(sayay))`, each array strcmp-sorted. */

@@ -4,6 +4,16 @@ import { InvalidInputError } from '../../errors.js';
 const REF_RE = /^[\w\d][-._\w\d]*(\/[\w\d][-._\w\d]*)*$/u;
 const REMOTE_RE = /^[\w\d][-._\w\d]*$/u;
 
+const FRAGMENT_RE = /^[\w\d][-._\w\d]*$/u;
+
+export function isValidRefFragment(s: string): boolean {
+  return FRAGMENT_RE.test(s);
+}
+
+export function isValidRemoteName(s: string): boolean {
+  return REMOTE_RE.test(s);
+}
+
 export function isValidRef(ref: string): boolean {
   return REF_RE.test(ref);
 }
@@ -24,13 +34,13 @@ export interface Refspec {
   ref: string;
 }
 
+/** ostree_parse_refspec: `^(REMOTE:)?REF$`. */
 export function parseRefspec(spec: string): Refspec {
   const colon = spec.indexOf(':');
-  if (colon < 0) return { remote: null, ref: validateRef(spec) };
-  const remote = spec.slice(0, colon);
-  const ref = spec.slice(colon + 1);
-  if (remote === '') return { remote: null, ref: validateRef(ref) };
-  return { remote: validateRemoteName(remote), ref: validateRef(ref) };
+  const remote = colon < 0 ? null : spec.slice(0, colon);
+  const ref = colon < 0 ? spec : spec.slice(colon + 1);
+  if ((remote !== null && !REMOTE_RE.test(remote)) || !REF_RE.test(ref)) throw new InvalidInputError(`Invalid refspec ${spec}`);
+  return { remote, ref };
 }
 
 export function formatRefspec(r: Refspec): string {

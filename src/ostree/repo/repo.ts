@@ -1,11 +1,11 @@
 import { promises as fsp, constants as C, createReadStream, openSync, closeSync } from 'node:fs';
-import { join, dirname } from 'node:path';
+import { join, dirname, relative, resolve as resolvePath } from 'node:path';
 import { Readable } from 'node:stream';
 import { createInflateRaw } from 'node:zlib';
 import { AlreadyExistsError, CoreforgeError, CorruptionError, InvalidInputError, NotFoundError, isErrno } from '../../errors.js';
 import { native } from '../../native/index.js';
 import { KeyFile } from '../../util/keyfile.js';
-import { exists, fsyncDir, readFileOrNull, writeFileAtomic } from '../../util/fs.js';
+import { exists, fsyncDir, randomName, readFileOrNull, writeFileAtomic } from '../../util/fs.js';
 import type { VarDict } from '../../gvariant/index.js';
 import { assertChecksum, isChecksum, sha256Hex, type Checksum } from '../checksum.js';
 import { Commit, parseCommitMeta } from '../objects/commit.js';
@@ -15,7 +15,7 @@ import { FileHeader, parseBareUserMeta, parseLenPrefix } from '../objects/conten
 import { MAX_METADATA_SIZE, ObjectType, objectExtension, objectTypeFromName } from '../objects/types.js';
 import { OSTREEMETA_XATTR, readXattrs } from '../objects/xattrs.js';
 import { parseRepoMode, repoModeConfigString, type RepoMode } from './mode.js';
-import { parseRefspec, validateRef, validateRemoteName } from './refs.js';
+import { isValidRefFragment, isValidRemoteName, parseRefspec, validateRef, validateRemoteName } from './refs.js';
 
 /** A content object as stored: its header and a way to read its bytes. */
 export interface ContentObject {
@@ -25,6 +25,8 @@ export interface ContentObject {
   size: number;
   /** Path of the loose object file. */
   path: string;
+  /** Storage mode of the repository holding the file (a parent repository's may differ). */
+  storedMode?: RepoMode;
   /** The payload (uncompressed); empty for a symlink. */
   open(): Readable;
 }
@@ -55,6 +57,18 @@ export class Repo {
     readonly mode: RepoMode,
     public config: KeyFile,
   ) {}
+
+  private parentRepo: Repo | null | undefined;
+
+  /** The repository named by `core.parent`, consulted for objects and refs this one lacks (as ostree). */
+  async parent(): Promise<Repo | null> {
+    if (this.parentRepo === undefined) {
+      const p = this.config.getString('core', 'parent');
+      this.parentRepo = p ? await Repo.open(resolvePath(this.path, p)) : null;
+      if (this.parentRepo && this.parentRepo.path === this.path) this.parentRepo = null;
+    }
+    return this.parentRepo;
+  }
 
   get isArchive(): boolean {
     return this.mode === 'archive';
@@ -95,6 +109,10 @@ export class Repo {
     if (version !== '1') throw new RepoError(`${configPath}: unsupported repo_version '${version ?? ''}'`);
     const modeStr = kf.getString('core', 'mode') ?? 'bare';
     const mode = parseRepoMode(modeStr, `${configPath}: [core] mode`);
+    // like ostree_repo_open, recreate tmp/ if someone removed it (read-only repos are fine without)
+    await fsp.mkdir(join(path, 'tmp'), { mode: 0o775 }).catch((e: unknown) => {
+      if (!(isErrno(e, 'EEXIST') || isErrno(e, 'EROFS') || isErrno(e, 'EACCES') || isErrno(e, 'EPERM'))) throw e;
+    });
     return new Repo(path, mode, kf);
   }
 
@@ -188,7 +206,11 @@ export class Repo {
     try {
       fh = await fsp.open(p, 'r');
     } catch (e) {
-      if (isErrno(e, 'ENOENT')) throw new NotFoundError(`No such metadata object ${csum}.${objectExtension(type, this.isArchive)}`);
+      if (isErrno(e, 'ENOENT')) {
+        const parent = await this.parent();
+        if (parent) return parent.readMetadata(type, csum);
+        throw new NotFoundError(`No such metadata object ${csum}.${objectExtension(type, this.isArchive)}`);
+      }
       throw e;
     }
     try {
@@ -238,17 +260,27 @@ export class Repo {
     const path = this.objectPath(ObjectType.File, csum);
     const what = `content object ${csum}`;
     try {
+      let obj: ContentObject;
       switch (this.mode) {
         case 'archive':
-          return await this.loadArchiveContent(csum, path, what);
+          obj = await this.loadArchiveContent(csum, path, what);
+          break;
         case 'bare-user':
-          return await this.loadBareUserContent(csum, path, what);
+          obj = await this.loadBareUserContent(csum, path, what);
+          break;
         case 'bare':
         case 'bare-user-only':
-          return await this.loadBareContent(csum, path, this.mode === 'bare');
+          obj = await this.loadBareContent(csum, path, this.mode === 'bare');
+          break;
       }
+      obj.storedMode = this.mode;
+      return obj;
     } catch (e) {
-      if (isErrno(e, 'ENOENT')) throw new NotFoundError(`No such content object ${csum}`);
+      if (isErrno(e, 'ENOENT')) {
+        const parent = await this.parent();
+        if (parent) return parent.loadContent(csum);
+        throw new NotFoundError(`No such content object ${csum}`);
+      }
       throw e;
     }
   }
@@ -386,7 +418,7 @@ export class Repo {
    * unique prefix of a commit checksum, `REV^` for the parent, `REMOTE:REF`,
    * a local ref, then refs/remotes fallbacks.
    */
-  async resolveRev(rev: string, allowNoent = false): Promise<Checksum | null> {
+  async resolveRev(rev: string, allowNoent = false, opts: { localOnly?: boolean } = {}): Promise<Checksum | null> {
     if (isChecksum(rev)) return rev;
     if (/^[0-9a-f]{1,63}$/.test(rev)) {
       const matches = await this.commitsStartingWith(rev);
@@ -405,13 +437,17 @@ export class Repo {
       csum = await this.readRefFile(this.refPath(ref, remote), rev);
     } else {
       csum = await this.readRefFile(this.refPath(ref), rev);
-      if (!csum) csum = await this.readRefFile(join(this.path, 'refs', 'remotes', ref), rev);
-      if (!csum) {
+      if (!csum && !opts.localOnly) csum = await this.readRefFile(join(this.path, 'refs', 'remotes', ref), rev);
+      if (!csum && !opts.localOnly) {
         for (const r of await this.remoteRefDirs()) {
           csum = await this.readRefFile(join(this.path, 'refs', 'remotes', r, ref), rev);
           if (csum) break;
         }
       }
+    }
+    if (!csum) {
+      const parent = await this.parent();
+      if (parent) return parent.resolveRev(rev, allowNoent, opts);
     }
     if (!csum && !allowNoent) throw new NotFoundError(`Refspec '${rev}' not found`);
     return csum;
@@ -453,40 +489,18 @@ export class Repo {
    */
   async listRefs(opts: { prefix?: string; remotes?: boolean; local?: boolean; mirrors?: boolean } = {}): Promise<Map<string, Checksum>> {
     const out = new Map<string, Checksum>();
-    const walk = async (base: string, rel: string, add: (name: string, c: Checksum) => void) => {
-      let ents;
-      try {
-        ents = await fsp.readdir(join(base, rel), { withFileTypes: true });
-      } catch (e) {
-        if (isErrno(e, 'ENOENT') || isErrno(e, 'ENOTDIR')) return;
-        throw e;
-      }
-      for (const e of ents) {
-        const r = rel ? `${rel}/${e.name}` : e.name;
-        if (e.isDirectory()) await walk(base, r, add);
-        else if (e.isFile()) {
-          const c = await this.readRefFile(join(base, r), r);
-          if (c) add(r, c);
-        }
-      }
-    };
-    const prefix = opts.prefix;
     if (opts.local !== false) {
-      const base = join(this.path, 'refs', 'heads');
-      if (prefix && !prefix.includes(':')) {
-        // `ostree refs PREFIX` lists refs under the prefix path, or the ref itself
-        const st = await fsp.stat(join(base, prefix)).catch(() => null);
-        if (st?.isFile()) {
-          const c = await this.readRefFile(join(base, prefix), prefix);
-          if (c) out.set(prefix, c);
-        } else await walk(join(base, prefix), '', (n, c) => out.set(`${prefix}/${n}`, c));
-      } else if (!prefix) await walk(base, '', (n, c) => out.set(n, c));
+      if (opts.prefix && !opts.prefix.includes(':')) {
+        for (const [k, v] of await this.listRefsExt(opts.prefix, { excludeRemotes: true })) out.set(k, v);
+      } else if (!opts.prefix) {
+        await this.enumerateRefs(join(this.path, 'refs', 'heads'), '', null, false, out);
+      }
     }
-    if (opts.remotes !== false) {
+    if (opts.remotes !== false && !(opts.prefix && !opts.prefix.includes(':'))) {
+      const want = opts.prefix?.split(':')[0];
       for (const remote of await this.remoteRefDirs()) {
-        if (prefix && prefix.includes(':') && !`${remote}:`.startsWith(prefix.split(':')[0]! + ':')) continue;
-        if (prefix && !prefix.includes(':') && opts.local !== false) continue;
-        await walk(join(this.path, 'refs', 'remotes', remote), '', (n, c) => out.set(`${remote}:${n}`, c));
+        if (want !== undefined && want !== remote) continue;
+        await this.enumerateRefs(join(this.path, 'refs', 'remotes', remote), '', remote, false, out);
       }
     }
     if (opts.mirrors) {
@@ -496,9 +510,84 @@ export class Repo {
       } catch {
         /* none */
       }
-      for (const col of cols) await walk(join(this.path, 'refs', 'mirrors', col), '', (n, c) => out.set(`(${col}, ${n})`, c));
+      for (const col of cols) {
+        const m = new Map<string, Checksum>();
+        await this.enumerateRefs(join(this.path, 'refs', 'mirrors', col), '', null, false, m);
+        for (const [n, c] of m) out.set(`(${col}, ${n})`, c);
+      }
     }
-    return new Map([...out.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+    return sortedMap(out);
+  }
+
+  /**
+   * ostree_repo_list_refs / list_refs_ext: with a prefix, the refs under that
+   * path (or the ref itself); `cutPrefix` strips the prefix from the names as
+   * `ostree refs PREFIX` prints them. With `aliasesOnly` the values are the
+   * alias targets rather than checksums.
+   */
+  async listRefsExt(prefix: string | null, opts: { cutPrefix?: boolean; aliasesOnly?: boolean; excludeRemotes?: boolean } = {}): Promise<Map<string, string>> {
+    const out = new Map<string, string>();
+    const aliases = opts.aliasesOnly ?? false;
+    if (prefix === null) {
+      // like ostree, a repository without refs/heads or refs/remotes is an error, not an empty list
+      for (const d of opts.excludeRemotes ? ['refs/heads'] : ['refs/heads', 'refs/remotes']) {
+        const st = await fsp.stat(join(this.path, d)).catch(() => null);
+        if (!st?.isDirectory()) throw new RepoError(`Listing refs: opendir(${d}): No such file or directory`);
+      }
+      await this.enumerateRefs(join(this.path, 'refs', 'heads'), '', null, aliases, out);
+      if (!opts.excludeRemotes) {
+        for (const remote of await this.remoteRefDirs()) await this.enumerateRefs(join(this.path, 'refs', 'remotes', remote), '', remote, aliases, out);
+      }
+      return sortedMap(out);
+    }
+    let remote: string | null = null;
+    let refPrefix: string | null = null;
+    // "REMOTE:" and "REMOTE:." list all of a remote's refs
+    const m = /^(.*):\.?$/.exec(prefix);
+    if (m && isValidRemoteName(m[1]!)) {
+      remote = m[1]!;
+      refPrefix = '.';
+    }
+    if (refPrefix === null) ({ remote, ref: refPrefix } = parseRefspec(prefix));
+    const base = !opts.excludeRemotes && remote ? join(this.path, 'refs', 'remotes', remote) : join(this.path, 'refs', 'heads');
+    const st = await fsp.stat(join(base, refPrefix)).catch((e: unknown) => {
+      if (isErrno(e, 'ENOENT') || isErrno(e, 'ENOTDIR')) return null;
+      throw e;
+    });
+    if (!st) return out;
+    if (st.isDirectory()) {
+      if (opts.cutPrefix) await this.enumerateRefs(join(base, refPrefix), '', remote, aliases, out);
+      else await this.enumerateRefs(join(base, refPrefix), `${refPrefix}/`, remote, aliases, out);
+    } else {
+      const c = await this.readRefFile(join(base, refPrefix), refPrefix);
+      if (c) out.set(remote ? `${remote}:${refPrefix}` : refPrefix, c);
+    }
+    return sortedMap(out);
+  }
+
+  /** Walk a refs directory as ostree's enumerate_refs_recurse does (entries that are not valid ref fragments are ignored). */
+  private async enumerateRefs(dir: string, rel: string, remote: string | null, aliasesOnly: boolean, out: Map<string, string>): Promise<void> {
+    let ents;
+    try {
+      ents = await fsp.readdir(dir, { withFileTypes: true });
+    } catch (e) {
+      if (isErrno(e, 'ENOENT') || isErrno(e, 'ENOTDIR')) return;
+      throw e;
+    }
+    for (const e of ents) {
+      if (!isValidRefFragment(e.name)) continue;
+      const name = rel + e.name;
+      const full = join(dir, e.name);
+      if (e.isDirectory()) await this.enumerateRefs(full, `${name}/`, remote, aliasesOnly, out);
+      else if (aliasesOnly && e.isSymbolicLink()) {
+        let target = await fsp.readlink(full);
+        while (target.startsWith('../')) target = target.slice(3);
+        out.set(name, target);
+      } else if ((!aliasesOnly && e.isFile()) || e.isSymbolicLink()) {
+        const c = await this.readRefFile(full, name);
+        if (c) out.set(remote ? `${remote}:${name}` : name, c);
+      }
+    }
   }
 
   /**
@@ -509,31 +598,50 @@ export class Repo {
     if (isChecksum(ref)) throw new InvalidInputError(`Rev name '${ref}' looks like a checksum`);
     const p = this.refPath(ref, remote, collection);
     if (csum === null) {
+      // like ostree, leave the (possibly now empty) parent directories in place
       await fsp.rm(p, { force: true });
-      await this.pruneEmptyRefDirs(dirname(p));
       return;
     }
     assertChecksum(csum);
     await fsp.mkdir(dirname(p), { recursive: true });
     const st = await fsp.lstat(p).catch(() => null);
     if (st?.isDirectory()) {
-      const inside = await this.listRefs({ prefix: ref, remotes: false });
-      if (inside.size > 0) throw new InvalidInputError(`Conflict: ${[...inside.keys()][0]} exists under ${ref} when attempting write`);
+      const inside = await this.listRefsExt(remote ? `${remote}:${ref}` : ref, { excludeRemotes: !remote });
+      const other = [...inside.keys()].find((k) => k !== ref);
+      if (other !== undefined) throw new InvalidInputError(`Conflict: ${other} exists under ${ref} when attempting write`);
       await fsp.rm(p, { recursive: true });
     }
     await writeFileAtomic(p, `${csum}\n`, { fsync: this.fsyncEnabled, tmpDir: join(this.path, 'tmp') });
   }
 
-  private async pruneEmptyRefDirs(dir: string): Promise<void> {
-    const stops = new Set(['heads', 'remotes', 'mirrors'].map((d) => join(this.path, 'refs', d)));
-    while (!stops.has(dir) && dir.startsWith(join(this.path, 'refs'))) {
-      try {
-        await fsp.rmdir(dir);
-      } catch {
-        return;
-      }
-      dir = dirname(dir);
+  /**
+   * After refs changed: regenerate the summary when `core.auto-update-summary`
+   * (or its deprecated alias `core.commit-update-summary`) is set, as ostree does.
+   */
+  async maybeRegenerateSummary(): Promise<void> {
+    const auto = this.config.getBoolean('core', 'auto-update-summary', 'repo config') ?? false;
+    const onCommit = this.config.getBoolean('core', 'commit-update-summary', 'repo config') ?? false;
+    if (!auto && !onCommit) return;
+    const { regenerateSummary } = await import('../summary.js');
+    await regenerateSummary(this);
+  }
+
+  /** Make local ref `ref` an alias (a relative symlink in refs/heads) of local ref `target`. */
+  async setAliasRef(ref: string, target: string): Promise<void> {
+    validateRef(ref);
+    validateRef(target);
+    const p = this.refPath(ref);
+    await fsp.mkdir(dirname(p), { recursive: true });
+    const rel = '../'.repeat(ref.split('/').length - 1) + target;
+    const tmp = join(this.path, 'tmp', randomName('.tmplink'));
+    await fsp.symlink(rel, tmp);
+    try {
+      await fsp.rename(tmp, p);
+    } catch (e) {
+      await fsp.rm(tmp, { force: true });
+      throw e;
     }
+    await this.fsyncDir(relative(this.path, dirname(p)));
   }
 
   async deleteRemoteRefs(remote: string): Promise<void> {
@@ -553,4 +661,8 @@ export class Repo {
   async fsyncDir(rel: string): Promise<void> {
     if (this.fsyncEnabled) await fsyncDir(join(this.path, rel));
   }
+}
+
+function sortedMap<V>(m: Map<string, V>): Map<string, V> {
+  return new Map([...m.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }

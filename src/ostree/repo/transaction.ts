@@ -13,7 +13,7 @@ import { serializeCommitMeta } from '../objects/commit.js';
 import { ContentHasher, FileHeader, lenPrefixed, serializeBareUserMeta } from '../objects/content.js';
 import { S_IFLNK, S_IFMT } from '../objects/dirmeta.js';
 import { ObjectType, objectExtension } from '../objects/types.js';
-import { OSTREEMETA_XATTR, writeXattrs } from '../objects/xattrs.js';
+import { OSTREEMETA_XATTR, readXattrs, writeXattrs } from '../objects/xattrs.js';
 import type { Repo } from './repo.js';
 import { ContentPool } from './content-pool.js';
 
@@ -23,7 +23,7 @@ const deflateRawAsync = promisify(deflateRaw);
 export type ContentSource =
   | { kind: 'bytes'; data: Uint8Array }
   /** A regular file on disk; read twice (hash, then store) so known objects cost no compression. */
-  | { kind: 'file'; path: string; size: number }
+  | { kind: 'file'; path: string; size: number; adopt?: boolean }
   /** A one-shot stream of exactly `size` bytes; hashed and stored in a single pass. */
   | { kind: 'stream'; size: number; stream: Readable }
   | { kind: 'symlink' };
@@ -59,6 +59,8 @@ export class Transaction {
   private readonly inflight = new Map<string, Promise<Checksum>>();
   private readonly madeDirs = new Set<string>();
   private readonly refs: PendingRef[] = [];
+  private readonly partialMarks = new Set<Checksum>();
+  private readonly partialClears = new Set<Checksum>();
   private done = false;
   readonly stats: TransactionStats = { metadataWritten: 0, contentWritten: 0, contentBytesWritten: 0 };
 
@@ -171,6 +173,14 @@ export class Transaction {
       this.checkExpected(csum, expected);
       return this.dedupe(ObjectType.File, csum, () => this.storeContent(csum, header, src.size, () => createReadStream(src.path, { highWaterMark: 1024 * 1024 })));
     }
+    if (src.kind === 'file' && src.adopt && (this.repo.mode === 'bare' || this.repo.mode === 'bare-user-only')) {
+      const h = new ContentHasher(header);
+      for await (const chunk of createReadStream(src.path, { highWaterMark: 1024 * 1024 })) h.update(chunk as Buffer);
+      csum = h.digest();
+      this.checkExpected(csum, expected);
+      const c = csum;
+      return this.dedupe(ObjectType.File, csum, () => this.adoptContent(c, header, src.path, src.size));
+    }
     let data: Uint8Array | null = null;
     if (src.kind === 'bytes') data = src.data;
     else if (src.kind === 'file') data = await fsp.readFile(src.path);
@@ -257,6 +267,32 @@ export class Transaction {
         await pipeline(open(), (src: AsyncIterable<Buffer>) => drainTo(fh, src));
       });
     }
+    this.staged.set(rel, ObjectType.File);
+    this.stats.contentWritten++;
+    this.stats.contentBytesWritten += size;
+  }
+
+  /**
+   * --consume in a bare or bare-user-only repository: hardlink the input file
+   * itself into staging (ostree "adopts" it) and give it the object's on-disk
+   * metadata; falls back to a copy across filesystems.
+   */
+  private async adoptContent(csum: Checksum, header: FileHeader, path: string, size: number): Promise<void> {
+    await this.ensureStagingDir(csum);
+    const rel = this.relFor(ObjectType.File, csum);
+    const staged = this.stagedPath(rel);
+    // in bare mode the inode's xattrs become the object's: adopt only when they are exactly the header's
+    const copy = () => this.storeContent(csum, header, size, () => createReadStream(path, { highWaterMark: 1024 * 1024 }));
+    if (this.repo.mode === 'bare' && JSON.stringify(readXattrs(path).map(([k, v]) => [Buffer.from(k).toString('hex'), Buffer.from(v).toString('hex')])) !== JSON.stringify(header.xattrs.map(([k, v]) => [Buffer.from(k).toString('hex'), Buffer.from(v).toString('hex')]))) return copy();
+    try {
+      await fsp.link(path, staged);
+    } catch (e) {
+      if (!(isErrno(e, 'EXDEV') || isErrno(e, 'EPERM') || isErrno(e, 'EMLINK'))) throw e;
+      return copy();
+    }
+    if (this.repo.mode === 'bare') await fsp.chown(staged, header.uid, header.gid);
+    await fsp.chmod(staged, header.mode & 0o7777);
+    await fsp.utimes(staged, 0, 0);
     this.staged.set(rel, ObjectType.File);
     this.stats.contentWritten++;
     this.stats.contentBytesWritten += size;
@@ -375,10 +411,31 @@ export class Transaction {
     this.refs.push({ ref, remote, collection, checksum });
   }
 
+  /**
+   * Mark a commit as incompletely fetched (state/CSUM.commitpartial), as
+   * ostree does for --commit-metadata-only pulls. The marker is in place
+   * before the commit object becomes visible.
+   */
+  markCommitPartial(csum: Checksum): void {
+    this.partialMarks.add(csum);
+    this.partialClears.delete(csum);
+  }
+
+  /** Drop a commit's partial marker once its whole tree is visible. */
+  clearCommitPartial(csum: Checksum): void {
+    this.partialClears.add(csum);
+    this.partialMarks.delete(csum);
+  }
+
   /** Make the staged objects visible (content first, commits last), then update refs. */
   async commit(): Promise<TransactionStats> {
     if (this.done) throw new Error('transaction already finished');
     try {
+      if (this.partialMarks.size > 0) {
+        const state = join(this.repo.path, 'state');
+        await fsp.mkdir(state, { recursive: true, mode: 0o775 });
+        for (const c of this.partialMarks) await fsp.writeFile(join(state, `${c}.commitpartial`), '');
+      }
       await this.repo.syncfs();
       const byType = new Map<ObjectType, string[]>();
       for (const [rel, type] of this.staged) {
@@ -400,7 +457,9 @@ export class Transaction {
         if (type === ObjectType.CommitMeta) await this.repo.syncfs();
       }
       if (made.size > 0) await this.repo.syncfs();
+      for (const c of this.partialClears) await fsp.rm(join(this.repo.path, 'state', `${c}.commitpartial`), { force: true });
       for (const r of this.refs) await this.repo.setRef(r.ref, r.checksum, r.remote, r.collection);
+      if (this.refs.length > 0) await this.repo.maybeRegenerateSummary();
       return this.stats;
     } finally {
       await this.finish();

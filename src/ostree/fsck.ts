@@ -6,7 +6,7 @@ import { ContentHasher } from './objects/content.js';
 import { ObjectType, objectTypeName } from './objects/types.js';
 import type { Repo } from './repo/repo.js';
 import { objectKey } from './traverse.js';
-import { Commit } from './objects/commit.js';
+import { Commit, parseCommitMeta } from './objects/commit.js';
 import { DirMeta } from './objects/dirmeta.js';
 import { DirTree } from './objects/dirtree.js';
 
@@ -155,6 +155,16 @@ export async function fsckRepo(repo: Repo, opts: FsckOptions = {}): Promise<Fsck
     };
     for (const [csum, commit] of complete) {
       reach(ObjectType.Commit, csum);
+      // detached metadata has no checksum of its own, but must still be a well-formed a{sv}
+      const meta = await fsp.readFile(repo.objectPath(ObjectType.CommitMeta, csum)).catch(() => null);
+      if (meta) {
+        try {
+          parseCommitMeta(new Uint8Array(meta), `commitmeta ${csum}`);
+        } catch (e) {
+          if (isCoreforgeError(e)) stop(`fsck ${csum}.commitmeta: ${e.message}`);
+          throw e;
+        }
+      }
       await walkTree(repo, commit.rootTree, commit.rootMeta, reach, stop);
     }
     result.objects = objects.size;
@@ -240,7 +250,11 @@ async function backRefProblem(repo: Repo, commit: Commit, csum: Checksum): Promi
 
 async function loadOrStop(repo: Repo, csum: Checksum, prefix: string | null, stop: (msg: string) => never): Promise<Commit> {
   try {
-    return await repo.loadCommit(csum);
+    // verify before parsing, so a damaged commit is named as such rather than by what it now points to
+    const bytes = await repo.readMetadata(ObjectType.Commit, csum);
+    const actual = sha256Hex(bytes);
+    if (actual !== csum) throw new CorruptionError(`fsck ${csum}.commit: Corrupted commit object; checksum expected='${csum}' actual='${actual}'`);
+    return Commit.parse(bytes, `commit ${csum}`);
   } catch (e) {
     if (isObjectProblem(e)) return stop((prefix ?? '') + (e as Error).message);
     throw e;
@@ -277,7 +291,11 @@ async function treeReaches(repo: Repo, tree: Checksum, meta: Checksum, type: Obj
 /** A dirtree for the walk: missing ends fsck; malformed is left for its own object check to report. */
 async function loadTreeOrStop(repo: Repo, tree: Checksum, stop: (msg: string) => never): Promise<DirTree | null> {
   try {
-    return await repo.loadDirTree(tree);
+    // a damaged dirtree must be reported itself, not by the bogus children it now names
+    const bytes = await repo.readMetadata(ObjectType.DirTree, tree);
+    const actual = sha256Hex(bytes);
+    if (actual !== tree) return stop(`fsck ${tree}.dirtree: Corrupted dirtree object; checksum expected='${tree}' actual='${actual}'`);
+    return DirTree.parse(bytes, `dirtree ${tree}`);
   } catch (e) {
     if (isMissing(e)) return stop((e as Error).message);
     if (isObjectProblem(e)) return null;

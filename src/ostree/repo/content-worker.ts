@@ -6,14 +6,12 @@
  * deflate use every core.
  */
 import { parentPort } from 'node:worker_threads';
-import { closeSync, existsSync, fstatSync, openSync, readSync, writeSync } from 'node:fs';
+import { closeSync, createReadStream, createWriteStream, existsSync, fstatSync, openSync, readSync, writeSync } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
 import { createHash } from 'node:crypto';
-import { constants as zc, deflateRawSync } from 'node:zlib';
+import { createDeflateRaw, deflateRawSync } from 'node:zlib';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { createRequire } from 'node:module';
-
-const require = createRequire(import.meta.url);
 
 export interface ContentJob {
   id: number;
@@ -32,7 +30,7 @@ export type ContentResult = { id: number; checksum: string; tmp: string | null; 
 
 const CHUNK = 4 * 1024 * 1024;
 
-function handle(job: ContentJob): ContentResult {
+async function handle(job: ContentJob): Promise<ContentResult> {
   const fd = openSync(job.path, 'r');
   try {
     const st = fstatSync(fd);
@@ -75,17 +73,11 @@ function handle(job: ContentJob): ContentResult {
     const out = openSync(tmp, 'wx', 0o644);
     try {
       writeAll(out, job.archivePrefix);
-      // one raw deflate stream across chunks: flush with Z_NO_FLUSH via a sync stream object
-      const zlib = deflateStreamSync(job.level);
-      for (let pos = 0; pos < job.size; ) {
-        const n = readSync(fd, buf, 0, Math.min(CHUNK, job.size - pos), pos);
-        if (n === 0) break;
-        pos += n;
-        writeAll(out, zlib.push(buf.subarray(0, n), pos >= job.size));
-      }
     } finally {
       closeSync(out);
     }
+    // one raw deflate stream over the whole file; this worker's own event loop runs it
+    await pipeline(createReadStream(job.path, { highWaterMark: 1024 * 1024 }), createDeflateRaw({ level: job.level, chunkSize: 256 * 1024 }), createWriteStream(tmp, { flags: 'a' }));
     return { id: job.id, checksum: csum, tmp, size: job.size };
   } finally {
     closeSync(fd);
@@ -97,21 +89,9 @@ function writeAll(fd: number, b: Uint8Array): void {
   while (off < b.length) off += writeSync(fd, b, off, b.length - off);
 }
 
-/** Incremental raw deflate on this thread (node's sync API works per call, so use the handle directly). */
-function deflateStreamSync(level: number): { push(chunk: Uint8Array, last: boolean): Buffer } {
-  // zlib's DeflateRaw object exposes _processChunk for synchronous incremental use
-  const { createDeflateRaw } = require('node:zlib') as typeof import('node:zlib');
-  const d = createDeflateRaw({ level }) as unknown as { _processChunk(chunk: Uint8Array, flush: number): Buffer };
-  return { push: (chunk, last) => d._processChunk(chunk, last ? zc.Z_FINISH : zc.Z_NO_FLUSH) };
-}
-
 parentPort?.on('message', (job: ContentJob) => {
-  let r: ContentResult;
-  try {
-    r = handle(job);
-  } catch (e) {
-    const err = e as NodeJS.ErrnoException;
-    r = { id: job.id, error: err.message, ...(err.code ? { code: err.code } : {}) };
-  }
-  parentPort!.postMessage(r);
+  handle(job).then(
+    (r) => parentPort!.postMessage(r),
+    (e: NodeJS.ErrnoException) => parentPort!.postMessage({ id: job.id, error: e.message, ...(e.code ? { code: e.code } : {}) }),
+  );
 });

@@ -4,9 +4,20 @@ import { KeyFile } from '../../util/keyfile.js';
 import { pull } from '../../ostree/pull/pull.js';
 import { parseRefspec } from '../../ostree/repo/refs.js';
 import { Sysroot, type Deployment } from '../../ostree/sysroot/sysroot.js';
-import { parseVerbArgs } from './common.js';
+import { groupFallback, parseVerbArgs } from './common.js';
 import type { OstreeVerb } from './verb.js';
 import type { CliContext } from '../command.js';
+
+const ADMIN_SUBCOMMANDS = [
+  ['cleanup', 'Delete untagged deployments and repository objects'],
+  ['deploy', 'Checkout revision REFSPEC as the new default deployment'],
+  ['init-fs', 'Initialize a root filesystem'],
+  ['os-init', 'Initialize empty state for given operating system'],
+  ['status', 'List deployments'],
+  ['switch', 'Construct new tree from REF and deploy it'],
+  ['undeploy', 'Delete deployment INDEX'],
+  ['upgrade', 'Construct new tree from current origin and deploy it, if it changed'],
+] as const;
 
 const SYSROOT = { sysroot: { kind: 'string', arg: 'PATH', help: 'Create a new OSTree sysroot at PATH' } } as const;
 const OS = { os: { kind: 'string', arg: 'OSNAME', help: 'Use a different operating system root than the current one' } } as const;
@@ -153,8 +164,7 @@ export const adminVerb: OstreeVerb = {
         return 0;
       }
       default:
-        ctx.stderr.write('Usage:\n  ostree admin [OPTION…] COMMAND\n\nBuiltin "admin" Commands:\n  cleanup\n  deploy\n  init-fs\n  os-init\n  status\n  switch\n  undeploy\n  upgrade\n');
-        return 1;
+        return groupFallback('admin', ADMIN_SUBCOMMANDS, sub, rest, ctx);
     }
   },
 };

@@ -74,3 +74,22 @@ export function parseIntArg(s: string, name: string): number {
   if (!/^[+-]?\d+$/.test(t) || Math.abs(Number(t)) > 0x7fffffff) throw new UsageError(`Cannot parse integer value “${s}” for ${name}`);
   return Number(t);
 }
+
+/** Usage text of a verb with subcommands (ostree admin, remote, static-delta). */
+export function groupUsage(verb: string, subs: ReadonlyArray<readonly [string, string]>): string {
+  return `Usage:\n  ostree ${verb} [OPTION…] COMMAND\n\nBuiltin "${verb}" Commands:\n${subs.map(([n, s]) => `  ${n.padEnd(16)}${s}`).join('\n')}\n`;
+}
+
+/**
+ * What a verb with subcommands does when none matched: `--help` prints the
+ * usage on stdout; otherwise usage on stderr and a usage error, as ostree.
+ */
+export function groupFallback(verb: string, subs: ReadonlyArray<readonly [string, string]>, sub: string | undefined, rest: string[], ctx: CliContext): number {
+  if (!sub && (rest.includes('--help') || rest.includes('-h'))) {
+    ctx.stdout.write(groupUsage(verb, subs));
+    return 0;
+  }
+  ctx.stderr.write(groupUsage(verb, subs));
+  if (sub) throw new UsageError(`Unknown "${verb}" subcommand '${sub}'`);
+  throw new UsageError(`No "${verb}" subcommand specified`);
+}

@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import { CoreforgeError, UnsupportedError, UsageError } from '../../errors.js';
 import { importGpgKeys } from '../../ostree/pull/gpg-verify.js';
 import { addRemote, deleteRemote, getRemote, listRemotes, type RemoteOptionValue } from '../../ostree/remotes.js';
-import { REPO_OPT, openRepo, parseVerbArgs } from './common.js';
+import { REPO_OPT, groupFallback, openRepo, parseVerbArgs } from './common.js';
 import type { OstreeVerb } from './verb.js';
 
 const SUBCOMMANDS: Array<[string, string]> = [
@@ -11,10 +11,6 @@ const SUBCOMMANDS: Array<[string, string]> = [
   ['show-url', 'Show remote repository URL'],
   ['list', 'List remote repository names'],
 ];
-
-function usage(): string {
-  return `Usage:\n  ostree remote [OPTION…] COMMAND\n\nBuiltin "remote" Commands:\n${SUBCOMMANDS.map(([n, s]) => `  ${n.padEnd(16)}${s}`).join('\n')}\n`;
-}
 
 /** `ostree remote add|delete|show-url|list`, following ot-remote-builtin-*.c. */
 export const remoteVerb: OstreeVerb = {
@@ -121,13 +117,7 @@ export const remoteVerb: OstreeVerb = {
         return 0;
       }
       default:
-        if (!sub && (rest.includes('--help') || rest.includes('-h'))) {
-          ctx.stdout.write(usage());
-          return 0;
-        }
-        ctx.stderr.write(usage());
-        if (sub) throw new UsageError(`Unknown "remote" subcommand '${sub}'`);
-        throw new UsageError('No "remote" subcommand specified');
+        return groupFallback('remote', SUBCOMMANDS, sub, rest, ctx);
     }
   },
 };

@@ -2,8 +2,15 @@ import { NotFoundError, UsageError } from '../../errors.js';
 import { deleteDelta, generateDelta, listDeltas, parseSuperblock, deltaDir } from '../../ostree/deltas/index.js';
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
-import { REPO_OPT, openRepo, parseVerbArgs } from './common.js';
+import { REPO_OPT, groupFallback, openRepo, parseVerbArgs } from './common.js';
 import type { OstreeVerb } from './verb.js';
+
+const DELTA_SUBCOMMANDS = [
+  ['list', 'List static delta files'],
+  ['show', 'Dump information on a delta'],
+  ['delete', 'Remove a delta'],
+  ['generate', 'Generate static delta files'],
+] as const;
 
 export const staticDeltaVerb: OstreeVerb = {
   name: 'static-delta',
@@ -87,8 +94,7 @@ export const staticDeltaVerb: OstreeVerb = {
         return 0;
       }
       default:
-        ctx.stderr.write('Usage:\n  ostree static-delta [OPTION…] COMMAND\n\nBuiltin "static-delta" Commands:\n  list\n  show\n  delete\n  generate\n');
-        return 1;
+        return groupFallback('static-delta', DELTA_SUBCOMMANDS, sub, rest, ctx);
     }
   },
 };

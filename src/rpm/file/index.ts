@@ -1,0 +1,26 @@
+/**
+ * RPM file reader: lead, signature header, main header (typed model), payload
+ * (streamed cpio under gzip/xz/zstd/bzip2) and integrity/signature checks.
+ */
+export { Tag, SigTag, HeaderTag, TagType, Sense, FileFlag, ScriptFlag, DigestAlgo } from './tags.js';
+export { HeaderBlob, type IndexEntry } from './blob.js';
+export { parseLead, type RpmLead, LEAD_SIZE } from './lead.js';
+export {
+  RpmHeader,
+  SignatureHeader,
+  decodeDependency,
+  formatDependency,
+  decodeFileFlags,
+  fileTypeOfMode,
+  type Dependency,
+  type DepKind,
+  type FileFlags,
+  type FileType,
+  type RpmFileInfo,
+  type Scriptlet,
+  type ScriptletKind,
+  type Trigger,
+  type TriggerType,
+} from './model.js';
+export { readRpmHeaders, readRpmHeader, sigPadding, type RpmPackageHeaders, type RpmLayout } from './reader.js';
+export { RpmFormatError, RpmDigestError, RpmUnsafePathError, RpmSignatureError } from './errors.js';

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { RpmBuilder, rpmQuery } from '../testing/rpmbuild.js';
 import { kitchenSpec, compressors } from './fixtures.test-helper.js';
-import { readRpmHeaders, readRpmHeader, Tag, TagType, formatDependency, type DepKind } from './index.js';
+import { readRpmHeaders, readRpmHeader, Tag, TagType, formatDependency, type DepKind, type Trigger } from './index.js';
 
 const SEP_VAL = '\x1f';
 const SEP_TAG = '\x1e';
@@ -144,7 +144,7 @@ describe('rpm header reader vs rpm -qp', () => {
     // rpm's own rendering: one line per condition "type script-index name flags version"
     const rows = (prefix: string) => rpmQuery(kitchen, `[%{${prefix}INDEX}\t%{${prefix}NAME}\t%{${prefix}FLAGS}\t%{${prefix}VERSION}\n]`).split('\n').filter(Boolean);
     const scripts = (prefix: string) => rpmQuery(kitchen, `[%{${prefix}SCRIPTS}\x1f%{${prefix}SCRIPTPROG}\x1e]`).split('\x1e').filter(Boolean).map((s) => s.split('\x1f'));
-    const check = (prefix: string, trig: ReturnType<typeof h.triggers>) => {
+    const check = (prefix: string, trig: Trigger[]) => {
       const ours: string[] = [];
       trig.forEach((t, i) => t.conditions.forEach((c) => ours.push(`${i}\t${c.name}\t${c.flags}\t${c.version}`)));
       assert.deepEqual(ours.sort(), rows(prefix).sort(), prefix);

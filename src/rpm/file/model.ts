@@ -212,9 +212,6 @@ export class RpmHeader {
   private strs(tag: number): string[] {
     return this.blob.strings(tag) ?? [];
   }
-  private nums(tag: number): number[] {
-    return this.blob.numbers(tag) ?? [];
-  }
   /** A parallel array that must have `n` entries when present. */
   private parallel<T>(tag: number, n: number, get: (t: number) => T[] | undefined, what: string): T[] | undefined {
     const v = get.call(this.blob, tag);

@@ -24,3 +24,6 @@ export {
 } from './model.js';
 export { readRpmHeaders, readRpmHeader, sigPadding, type RpmPackageHeaders, type RpmLayout } from './reader.js';
 export { RpmFormatError, RpmDigestError, RpmUnsafePathError, RpmSignatureError } from './errors.js';
+export { openPayload, normaliseArchivePath, type PayloadEntry, type OpenPayloadOptions } from './payload.js';
+export { extractTo, type ExtractOptions, type ExtractResult } from './extract.js';
+export { newcEntry, newcTrailer } from './cpio.js';

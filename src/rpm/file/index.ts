@@ -27,3 +27,4 @@ export { RpmFormatError, RpmDigestError, RpmUnsafePathError, RpmSignatureError }
 export { openPayload, normaliseArchivePath, type PayloadEntry, type OpenPayloadOptions } from './payload.js';
 export { extractTo, type ExtractOptions, type ExtractResult } from './extract.js';
 export { newcEntry, newcTrailer } from './cpio.js';
+export { verifyRpm, type VerifyOptions, type VerifyResult, type SignatureCheck } from './verify.js';

@@ -1,0 +1,208 @@
+import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
+import { dearmor } from './armor.js';
+import { PgpFormatError } from './errors.js';
+import { PacketTag, parsePackets, readMpi } from './packets.js';
+import { PgpSignature, PubkeyAlgo } from './signature.js';
+import { verifyDigestSignature, hashSignedData } from './verify.js';
+
+/** OID of Ed25519 in legacy EdDSA keys (1.3.6.1.4.1.11591.15.1). */
+const ED25519_OID = Buffer.from('2b06010401da470f01', 'hex');
+
+const b64u = (b: Buffer) => b.toString('base64url');
+
+/** One public key or subkey packet, with its v4 fingerprint and key id. */
+export class PgpPublicKey {
+  readonly fingerprint: string;
+  readonly keyId: string;
+  /** node KeyObject when the algorithm is one we verify with (RSA, Ed25519). */
+  readonly key: KeyObject | undefined;
+  /** Modulus length in bytes for RSA (signatures are left-padded to it). */
+  readonly rsaBytes: number;
+
+  constructor(
+    readonly packetBody: Buffer,
+    readonly version: number,
+    readonly created: number,
+    readonly algo: number,
+    readonly isSubkey: boolean,
+    material: { rsa?: { n: Buffer; e: Buffer }; ed25519?: Buffer },
+  ) {
+    if (version === 4) {
+      const h = createHash('sha1');
+      const hdr = Buffer.from([0x99, 0, 0]);
+      hdr.writeUInt16BE(packetBody.length, 1);
+      h.update(hdr).update(packetBody);
+      this.fingerprint = h.digest('hex');
+      this.keyId = this.fingerprint.slice(-16);
+    } else if (version === 3 && material.rsa) {
+      // v3 key id: low 64 bits of the modulus; fingerprint MD5(n||e) (legacy).
+      this.fingerprint = createHash('md5').update(material.rsa.n).update(material.rsa.e).digest('hex');
+      this.keyId = material.rsa.n.subarray(material.rsa.n.length - 8).toString('hex');
+    } else {
+      throw new PgpFormatError(`unsupported public key version ${version}`);
+    }
+    this.rsaBytes = 0;
+    if (material.rsa) {
+      const n = stripZeros(material.rsa.n);
+      this.rsaBytes = n.length;
+      this.key = createPublicKey({ key: { kty: 'RSA', n: b64u(n), e: b64u(stripZeros(material.rsa.e)) }, format: 'jwk' });
+    } else if (material.ed25519) {
+      this.key = createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: b64u(material.ed25519) }, format: 'jwk' });
+    }
+  }
+
+  static parse(body: Buffer, isSubkey: boolean): PgpPublicKey {
+    if (body.length < 6) throw new PgpFormatError('truncated public key packet');
+    const version = body[0]!;
+    let p: number;
+    let created: number;
+    let algo: number;
+    if (version === 4) {
+      created = body.readUInt32BE(1);
+      algo = body[5]!;
+      p = 6;
+    } else if (version === 3 || version === 2) {
+      if (body.length < 8) throw new PgpFormatError('truncated public key packet');
+      created = body.readUInt32BE(1);
+      algo = body[7]!;
+      p = 8;
+    } else {
+      throw new PgpFormatError(`unsupported public key version ${version}`);
+    }
+    const material: { rsa?: { n: Buffer; e: Buffer }; ed25519?: Buffer } = {};
+    switch (algo) {
+      case PubkeyAlgo.RSA:
+      case PubkeyAlgo.RSA_SIGN:
+      case PubkeyAlgo.RSA_ENCRYPT: {
+        const [n, p2] = readMpi(body, p, 'RSA modulus');
+        const [e] = readMpi(body, p2, 'RSA exponent');
+        material.rsa = { n, e };
+        break;
+      }
+      case PubkeyAlgo.EDDSA_LEGACY: {
+        const ol = body[p];
+        if (ol === undefined || p + 1 + ol > body.length) throw new PgpFormatError('truncated EdDSA key OID');
+        const oid = body.subarray(p + 1, p + 1 + ol);
+        const [q] = readMpi(body, p + 1 + ol, 'EdDSA point');
+        if (oid.equals(ED25519_OID)) {
+          if (q.length !== 33 || q[0] !== 0x40) throw new PgpFormatError('EdDSA key: expected a 0x40-prefixed native point');
+          material.ed25519 = q.subarray(1);
+        }
+        break;
+      }
+      case PubkeyAlgo.ED25519:
+        if (body.length < p + 32) throw new PgpFormatError('truncated Ed25519 key');
+        material.ed25519 = body.subarray(p, p + 32);
+        break;
+      default:
+        // DSA, ECDSA, ECDH, …: parsed for fingerprints but not usable for verification.
+        break;
+    }
+    if (version !== 4 && !material.rsa) throw new PgpFormatError(`unsupported v${version} key algorithm ${algo}`);
+    return new PgpPublicKey(body, version, created, algo, isSubkey, material);
+  }
+}
+
+function stripZeros(b: Buffer): Buffer {
+  let i = 0;
+  while (i < b.length - 1 && b[i] === 0) i++;
+  return b.subarray(i);
+}
+
+/** A transferable public key: primary key, user ids, and subkeys bound to it. */
+export interface PgpCertificate {
+  primary: PgpPublicKey;
+  userIds: string[];
+  /** Subkeys whose binding signature by the primary key verified. */
+  subkeys: PgpPublicKey[];
+}
+
+/**
+ * Public keys from one or more ASCII-armored (or binary) key blocks: the
+ * repo's gpgkey file. Subkeys are only accepted with a valid binding
+ * signature from their primary key, so a stray subkey packet cannot add
+ * trust.
+ */
+export class PgpKeyring {
+  readonly certificates: PgpCertificate[] = [];
+  private readonly byKeyId = new Map<string, PgpPublicKey>();
+
+  static fromArmored(text: string): PgpKeyring {
+    const r = new PgpKeyring();
+    const blocks = dearmor(text).filter((b) => b.type === 'PGP PUBLIC KEY BLOCK');
+    if (blocks.length === 0) throw new PgpFormatError('no PGP PUBLIC KEY BLOCK found');
+    for (const b of blocks) r.addBinary(b.data);
+    return r;
+  }
+
+  static fromBinary(bin: Buffer): PgpKeyring {
+    const r = new PgpKeyring();
+    r.addBinary(bin);
+    return r;
+  }
+
+  addBinary(bin: Buffer): void {
+    let cur: PgpCertificate | undefined;
+    let pendingSub: PgpPublicKey | undefined;
+    for (const pk of parsePackets(bin)) {
+      switch (pk.tag) {
+        case PacketTag.PUBLIC_KEY:
+          cur = { primary: PgpPublicKey.parse(pk.body, false), userIds: [], subkeys: [] };
+          pendingSub = undefined;
+          this.certificates.push(cur);
+          this.byKeyId.set(cur.primary.keyId, cur.primary);
+          break;
+        case PacketTag.USER_ID:
+          cur?.userIds.push(pk.body.toString('utf8'));
+          break;
+        case PacketTag.PUBLIC_SUBKEY:
+          if (!cur) throw new PgpFormatError('subkey before primary key');
+          pendingSub = PgpPublicKey.parse(pk.body, true);
+          break;
+        case PacketTag.SIGNATURE: {
+          if (!cur || !pendingSub) break;
+          let sig: PgpSignature;
+          try {
+            sig = PgpSignature.fromPacket(pk.body);
+          } catch {
+            break;
+          }
+          if (sig.sigType !== 0x18) break;
+          if (bindingValid(cur.primary, pendingSub, sig)) {
+            cur.subkeys.push(pendingSub);
+            this.byKeyId.set(pendingSub.keyId, pendingSub);
+            pendingSub = undefined;
+          }
+          break;
+        }
+        default:
+          break;
+      }
+    }
+  }
+
+  /** Key (primary or bound subkey) with this 16-hex key id. */
+  find(keyId: string): PgpPublicKey | undefined {
+    return this.byKeyId.get(keyId.toLowerCase());
+  }
+
+  get keys(): PgpPublicKey[] {
+    return [...this.byKeyId.values()];
+  }
+}
+
+function keyHashPrefix(k: PgpPublicKey): Buffer {
+  const h = Buffer.from([0x99, 0, 0]);
+  h.writeUInt16BE(k.packetBody.length, 1);
+  return Buffer.concat([h, k.packetBody]);
+}
+
+function bindingValid(primary: PgpPublicKey, sub: PgpPublicKey, sig: PgpSignature): boolean {
+  try {
+    const digest = hashSignedData(sig, [keyHashPrefix(primary), keyHashPrefix(sub)]);
+    verifyDigestSignature(sig, digest, primary);
+    return true;
+  } catch {
+    return false;
+  }
+}

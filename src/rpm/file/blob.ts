@@ -80,6 +80,7 @@ export class HeaderBlob {
       if (type < TagType.CHAR || type > TagType.I18NSTRING) throw new RpmFormatError(pkg, `${where}: invalid type ${type}`);
       if (count === 0 || count > dl) throw new RpmFormatError(pkg, `${where}: invalid count ${count}`);
       if (offset < 0 || offset >= dl) throw new RpmFormatError(pkg, `${where}: offset ${offset} outside data store of ${dl} bytes`);
+      if (type === TagType.STRING && count !== 1) throw new RpmFormatError(pkg, `${where}: string with count ${count}`);
       const align = TYPE_ALIGN[type] ?? 1;
       if (offset % align !== 0) throw new RpmFormatError(pkg, `${where}: offset ${offset} misaligned for type ${type}`);
       const length = dataLength(store, type as TagTypeValue, offset, count);

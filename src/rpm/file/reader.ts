@@ -98,8 +98,10 @@ export async function readRpmHeaders(input: string | Buffer): Promise<RpmPackage
     throw e;
   }
   try {
+    const fileSize = (await fh.stat()).size;
     const r = await parseFrom({
       read: async (pos, len) => {
+        if (pos + len > fileSize) throw new RpmFormatError(label, `truncated at offset ${Math.min(pos, fileSize)} (need ${len} bytes at ${pos}, file has ${fileSize})`);
         const b = Buffer.allocUnsafe(len);
         let got = 0;
         while (got < len) {

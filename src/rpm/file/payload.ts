@@ -42,7 +42,10 @@ export interface PayloadEntry {
 export interface OpenPayloadOptions {
   /** Check each regular file's digest against the header (default true). */
   verifyFileDigests?: boolean;
-  /** Check PAYLOADDIGEST (compressed) while streaming, when the header has it (default true). */
+  /**
+   * Check PAYLOADDIGEST (compressed bytes) and PAYLOADDIGESTALT (uncompressed
+   * archive) while streaming, when the header has them (default true).
+   */
   verifyPayloadDigest?: boolean;
   /** Pre-read headers (avoids re-reading them). */
   headers?: RpmPackageHeaders;
@@ -157,7 +160,11 @@ export async function* openPayload(input: string | Buffer, opts: OpenPayloadOpti
       yield r.value;
     }
   }
-  const reader = new ByteReader(decompress(rejoin(), compressor, pkg), (off) => corrupt(`truncated archive at uncompressed offset ${off}`));
+  // PAYLOADDIGESTALT covers the uncompressed archive: checks the decompressor's output too.
+  const wantAlt = wantPd && pd!.alt.length > 0;
+  const plain = tapDigest(decompress(rejoin(), compressor, pkg), wantAlt ? createHash(pdAlgo!.node) : undefined, wantAlt ? pd!.alt[0] : undefined,
+    (got) => new RpmDigestError(pkg, `uncompressed payload digest mismatch (${pdAlgo!.name} ${got}, header says ${pd!.alt[0]})`));
+  const reader = new ByteReader(plain, (off) => corrupt(`truncated archive at uncompressed offset ${off}`));
   const seen = new Set<number>();
   const seenSymlinks = new Set<string>();
 

@@ -108,10 +108,11 @@ export class HeaderBlob {
       if (toff <= 0 || toff % ENTRY_SIZE !== 0) throw new RpmFormatError(pkg, `${what}: bad region trailer offset`);
       regionEntries = toff / ENTRY_SIZE;
       if (regionEntries > il) throw new RpmFormatError(pkg, `${what}: region claims ${regionEntries} entries, header has ${il}`);
-      const regionDataEnd = first.offset + REGION_TAG_COUNT;
+      // rpm lays the trailer out after all data of the region; data running
+      // into it means a lying count or an unterminated string.
       for (let i = 1; i < regionEntries; i++) {
         const e = raw[i]!;
-        if (e.offset + e.length > regionDataEnd) throw new RpmFormatError(pkg, `${what}: tag ${e.tag} data outside its region`);
+        if (e.offset + e.length > first.offset) throw new RpmFormatError(pkg, `${what}: tag ${e.tag} data overlaps the region trailer`);
       }
     } else if (expectRegion === HeaderTag.HEADERIMMUTABLE) {
       // rpm >= 4.? refuses main headers without an immutable region; so do we,

@@ -76,20 +76,21 @@ async function parseFrom(src: Source, label: string): Promise<Omit<RpmPackageHea
  * Reads lead, signature header and main header. With a path only the header
  * bytes are read (positional reads), never the payload.
  */
-export async function readRpmHeaders(input: string | Buffer): Promise<RpmPackageHeaders> {
+export async function readRpmHeaders(input: string | Buffer, opts: { label?: string } = {}): Promise<RpmPackageHeaders> {
   if (Buffer.isBuffer(input)) {
     const buf = input;
+    const label = opts.label ?? '<buffer>';
     return parseFrom({
       read: async (pos, len) => {
         if (pos + len > buf.length) {
           const got = Math.max(0, buf.length - pos);
-          throw new RpmFormatError('<buffer>', `truncated at offset ${pos} (need ${len} bytes, have ${got})`);
+          throw new RpmFormatError(label, `truncated at offset ${pos} (need ${len} bytes, have ${got})`);
         }
         return buf.subarray(pos, pos + len);
       },
-    }, '<buffer>');
+    }, label);
   }
-  const label = basename(input);
+  const label = opts.label ?? basename(input);
   let fh;
   try {
     fh = await open(input, 'r');
@@ -119,6 +120,6 @@ export async function readRpmHeaders(input: string | Buffer): Promise<RpmPackage
 }
 
 /** Convenience: just the main header model. */
-export async function readRpmHeader(input: string | Buffer): Promise<RpmHeader> {
-  return (await readRpmHeaders(input)).header;
+export async function readRpmHeader(input: string | Buffer, opts: { label?: string } = {}): Promise<RpmHeader> {
+  return (await readRpmHeaders(input, opts)).header;
 }

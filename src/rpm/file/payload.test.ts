@@ -84,7 +84,7 @@ describe('rpm payload', () => {
   it('iterates entries with header metadata, hardlink content on the last link', async () => {
     const rpm = built.get('zstd')!;
     const entries: { path: string; size: number; hasContent: boolean; set: boolean }[] = [];
-    for await (const e of openPayload(rpm)) {
+    for await (const e of openPayload(rpm, { verifyUncompressedDigest: true })) {
       let n = 0;
       for await (const c of e.content()) n += c.length;
       assert.equal(n, e.size, e.path);
@@ -106,6 +106,16 @@ describe('rpm payload', () => {
       (e: unknown) => e instanceof RpmDigestError && /kitchen-identity-3:2\.5\.1-7\.fc40\.noarch: \/etc\/kitchen\/kitchen\.conf: file digest mismatch/.test(e.message));
     // with the payload digest on, the same damage is also caught even if contents are skipped
     await assert.rejects(async () => { for await (const _ of openPayload(buf, { verifyFileDigests: false })) void _; }, RpmDigestError);
+  });
+
+  it('PAYLOADDIGESTALT (uncompressed archive) is checked on request', async () => {
+    const rpm = built.get('identity')!;
+    const buf = Buffer.from(readFileSync(rpm));
+    // damage the cpio trailer padding area: no file digest covers it, only the archive digests
+    const at = buf.lastIndexOf('TRAILER!!!');
+    buf[at - 1] ^= 0x01; // a byte of the trailer's header fields (check field)
+    await assert.rejects(async () => { for await (const _ of openPayload(buf, { verifyPayloadDigest: false, verifyUncompressedDigest: true })) void _; },
+      (e: unknown) => e instanceof RpmDigestError && /uncompressed payload digest mismatch/.test(e.message));
   });
 
   it('refuses ../ escapes, writing through a symlink, unknown entries and ghosts', async () => {

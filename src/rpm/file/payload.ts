@@ -42,11 +42,14 @@ export interface PayloadEntry {
 export interface OpenPayloadOptions {
   /** Check each regular file's digest against the header (default true). */
   verifyFileDigests?: boolean;
-  /**
-   * Check PAYLOADDIGEST (compressed bytes) and PAYLOADDIGESTALT (uncompressed
-   * archive) while streaming, when the header has them (default true).
-   */
+  /** Check PAYLOADDIGEST (compressed bytes) while streaming, when the header has it (default true). */
   verifyPayloadDigest?: boolean;
+  /**
+   * Also check PAYLOADDIGESTALT (the uncompressed archive). Off by default:
+   * with the compressed digest verified it only guards against a faulty
+   * decompressor, and costs one more hash pass over the whole archive.
+   */
+  verifyUncompressedDigest?: boolean;
   /** Pre-read headers (avoids re-reading them). */
   headers?: RpmPackageHeaders;
 }
@@ -161,7 +164,7 @@ export async function* openPayload(input: string | Buffer, opts: OpenPayloadOpti
     }
   }
   // PAYLOADDIGESTALT covers the uncompressed archive: checks the decompressor's output too.
-  const wantAlt = wantPd && pd!.alt.length > 0;
+  const wantAlt = (opts.verifyUncompressedDigest ?? false) && pd !== undefined && pdAlgo !== undefined && pd.alt.length > 0;
   const plain = tapDigest(decompress(rejoin(), compressor, pkg), wantAlt ? createHash(pdAlgo!.node) : undefined, wantAlt ? pd!.alt[0] : undefined,
     (got) => new RpmDigestError(pkg, `uncompressed payload digest mismatch (${pdAlgo!.name} ${got}, header says ${pd!.alt[0]})`));
   const reader = new ByteReader(plain, (off) => corrupt(`truncated archive at uncompressed offset ${off}`));

@@ -69,6 +69,7 @@ export const kitchenSpec: SpecOptions = {
     '/usr/lib/kitchen/big.bin',
     '%lang(de) /usr/lib/kitchen/msg.de',
     '/usr/lib/kitchen/sub',
+    '%dev(c, 1, 3) %attr(0666, root, root) /usr/lib/kitchen/null-dev',
   ],
   scripts: [
     '%pretrans -p <lua>',

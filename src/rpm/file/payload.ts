@@ -167,12 +167,14 @@ export async function* openPayload(input: string | Buffer, opts: OpenPayloadOpti
   const wantAlt = (opts.verifyUncompressedDigest ?? false) && pd !== undefined && pdAlgo !== undefined && pd.alt.length > 0;
   const plain = tapDigest(decompress(rejoin(), compressor, pkg), wantAlt ? createHash(pdAlgo!.node) : undefined, wantAlt ? pd!.alt[0] : undefined,
     (got) => new RpmDigestError(pkg, `uncompressed payload digest mismatch (${pdAlgo!.name} ${got}, header says ${pd!.alt[0]})`));
-  const reader = new ByteReader(plain, (off) => corrupt(`truncated archive at uncompressed offset ${off}`));
+  let current = '';
+  const reader = new ByteReader(plain, (off) => corrupt(`truncated archive at uncompressed offset ${off}${current ? ` (in ${current})` : ''}`));
   const seen = new Set<number>();
   const seenSymlinks = new Set<string>();
 
   try {
     for (;;) {
+      current = '';
       const ch = await readCpioHeader(reader, corrupt);
       let file: RpmFileInfo | undefined;
       let path: string;
@@ -189,6 +191,7 @@ export async function* openPayload(input: string | Buffer, opts: OpenPayloadOpti
         file = byPath.get(path);
         if (!file) throw new RpmUnsafePathError(pkg, path, 'payload entry is not in the header file list');
       }
+      current = path;
       if (file.attrs.ghost) throw new RpmUnsafePathError(pkg, path, 'payload contains a %ghost file');
       if (seen.has(file.index)) throw new RpmUnsafePathError(pkg, path, 'payload contains the file twice');
       seen.add(file.index);

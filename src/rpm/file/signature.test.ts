@@ -21,7 +21,7 @@ describe('rpm signatures (gpg + rpmsign, verified in-process)', () => {
 
   const gpg = (...args: string[]) => execFileSync('gpg', ['--batch', '--quiet', '--no-tty', ...args], { env: { ...process.env, GNUPGHOME: gnupg }, stdio: ['ignore', 'pipe', 'pipe'] }).toString();
   const fprsOf = (uid: string) => gpg('--with-colons', '--list-keys', uid).split('\n').filter((l) => l.startsWith('fpr:')).map((l) => l.split(':')[9]!.toLowerCase());
-  const sign = (file: string, uid: string) => execFileSync('rpmsign', ['--define', '__gpg /usr/bin/gpg', '--define', `_gpg_name ${uid}`, '--addsign', file], { env: { ...process.env, GNUPGHOME: gnupg }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const sign = (file: string, uid: string, digest?: string) => execFileSync('rpmsign', ['--define', '__gpg /usr/bin/gpg', '--define', `_gpg_name ${uid}`, ...(digest ? ['--define', `_gpg_digest_algo ${digest}`] : []), '--addsign', file], { env: { ...process.env, GNUPGHOME: gnupg }, stdio: ['ignore', 'pipe', 'pipe'] });
 
   before(() => {
     gnupg = mkdtempSync(join(tmpdir(), 'coreforge-gnupg-'));
@@ -46,6 +46,12 @@ describe('rpm signatures (gpg + rpmsign, verified in-process)', () => {
       copyFileSync(unsigned, f);
       sign(f, k.uid);
       signed.set(k.algo, f);
+    }
+    for (const algo of ['rsa4096', 'ed25519']) {
+      const f = join(tmp, `signed-${algo}-sha512.rpm`);
+      copyFileSync(unsigned, f);
+      sign(f, keys.find((k) => k.algo === algo)!.uid, 'sha512');
+      signed.set(`${algo}-sha512`, f);
     }
   });
   after(() => {
@@ -91,6 +97,15 @@ describe('rpm signatures (gpg + rpmsign, verified in-process)', () => {
       }
     });
   }
+
+  it('SHA-512 signatures (RSA and EdDSA) verify', async () => {
+    const ring = PgpKeyring.fromArmored(keys.map((x) => x.armored).join('\n'));
+    for (const algo of ['rsa4096', 'ed25519']) {
+      const r = await verifyRpm(signed.get(`${algo}-sha512`)!, { keyring: ring });
+      assert.equal(r.signatures[0]!.hashAlgo, 10, algo);
+      assert.equal(r.signatures[0]!.keyId, keys.find((k) => k.algo === algo)!.signingKeyId);
+    }
+  });
 
   it('wrong key, unsigned package, and gpgcheck off behave like dnf', async () => {
     const ed = PgpKeyring.fromArmored(keys.find((k) => k.algo === 'ed25519')!.armored);

@@ -107,5 +107,6 @@ export const compressors: { payload: string; compressor: string; flags: string }
   { payload: 'w6.xzdio', compressor: 'xz', flags: '6' },
   { payload: 'w19.zstdio', compressor: 'zstd', flags: '19' },
   { payload: 'w9.bzdio', compressor: 'bzip2', flags: '9' },
+  { payload: 'w6.lzdio', compressor: 'lzma', flags: '6' },
   { payload: 'w0.ufdio', compressor: 'identity', flags: '0' },
 ];

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { RpmBuilder, rpmQuery } from '../testing/rpmbuild.js';
 import { kitchenSpec, compressors } from './fixtures.test-helper.js';
-import { readRpmHeaders, readRpmHeader, Tag, TagType, formatDependency, type DepKind, type Trigger } from './index.js';
+import { openPayload, readRpmHeaders, readRpmHeader, Tag, TagType, formatDependency, type DepKind, type Trigger } from './index.js';
 
 const SEP_VAL = '\x1f';
 const SEP_TAG = '\x1e';
@@ -169,6 +169,18 @@ describe('rpm header reader vs rpm -qp', () => {
     assert.equal(c.header.nevra, a.header.nevra);
     assert.equal(a.layout.sigPadding, (8 - (a.signature.blob.dl % 8)) % 8);
     assert.equal(a.layout.payloadStart % 1, 0);
+  });
+
+  it('source RPMs: isSource, arch src, bare file names, payload readable', async () => {
+    const srpm = b.buildSource(kitchenSpec);
+    const h = await readRpmHeader(srpm);
+    assert.ok(h.isSource);
+    assert.equal(h.arch, 'src');
+    assert.equal(h.sourcerpm, undefined);
+    assert.deepEqual(h.fileNames, rpmQuery(srpm, '[%{FILENAMES}\n]').split('\n').filter(Boolean));
+    const seen: string[] = [];
+    for await (const e of openPayload(srpm)) { for await (const _ of e.content()) void _; seen.push(e.path); }
+    assert.deepEqual(seen, ['/kitchen.spec']);
   });
 
   it('payload compressor and flags for each _binary_payload', async () => {

@@ -122,10 +122,13 @@ export async function* openPayload(input: string | Buffer, opts: OpenPayloadOpti
 
   const byPath = new Map<string, RpmFileInfo>();
   const symlinks = new Set<string>();
+  // Source packages list bare names ("foo.spec"); treat them as relative to the root.
+  const pathOf = (f: RpmFileInfo) => (h.isSource && !f.path.startsWith('/') ? `/${f.path}` : f.path);
   for (const f of files) {
-    checkHeaderPath(pkg, f.path);
-    byPath.set(f.path, f);
-    if (f.type === 'symlink') symlinks.add(f.path);
+    const p = pathOf(f);
+    checkHeaderPath(pkg, p);
+    byPath.set(p, f);
+    if (f.type === 'symlink') symlinks.add(p);
   }
   const setOf = new Map<number, number[]>();
   for (const s of h.hardlinkSets) for (const i of s) setOf.set(i, s);
@@ -181,7 +184,7 @@ export async function* openPayload(input: string | Buffer, opts: OpenPayloadOpti
       if (ch.stripped) {
         file = files[ch.fileIndex];
         if (!file) throw corrupt(`stripped entry refers to file index ${ch.fileIndex}, header has ${files.length} files`);
-        path = file.path;
+        path = pathOf(file);
       } else {
         if (ch.name === TRAILER) break;
         path = normaliseArchivePath(pkg, ch.name);
@@ -269,7 +272,7 @@ export async function* openPayload(input: string | Buffer, opts: OpenPayloadOpti
     // Let the compressed-digest tap see every byte, then check completeness.
     await reader.drain();
     for (const f of files) {
-      if (!f.attrs.ghost && !seen.has(f.index)) throw corrupt(`${f.path} is in the header but missing from the archive`);
+      if (!f.attrs.ghost && !seen.has(f.index)) throw corrupt(`${pathOf(f)} is in the header but missing from the archive`);
     }
   } finally {
     await reader.close();

@@ -136,6 +136,9 @@ export async function verifyRpm(input: string | Buffer, opts: VerifyOptions = {}
       failures.push(`key ID ${keyId ?? '(none)'} not in the trusted keys`);
       continue;
     }
+    // rpm signs package data as a binary document (type 0x00); anything else
+    // (text, certifications) is not a package signature.
+    if (sig.sigType !== 0) throw new RpmSignatureError(pkg, `BAD: tag ${tag} holds a signature of type 0x${sig.sigType.toString(16)}, not a binary document signature`);
     try {
       const d = legacy ? legacyDigest(legacyHashers, tag) : headerDigest(sig, hbytes);
       verifyDigestSignature(sig, d, key, { allowSha1: opts.allowSha1Signatures ?? false });

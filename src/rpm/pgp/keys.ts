@@ -1,4 +1,5 @@
 import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { dearmor } from './armor.js';
 import { PgpFormatError } from './errors.js';
 import { PacketTag, parsePackets, readMpi } from './packets.js';
@@ -133,6 +134,13 @@ export class PgpKeyring {
     if (blocks.length === 0) throw new PgpFormatError('no PGP PUBLIC KEY BLOCK found');
     for (const b of blocks) r.addBinary(b.data);
     return r;
+  }
+
+  /** Reads a gpgkey file (armored, or binary as `gpg --export` writes it). */
+  static async fromFile(path: string): Promise<PgpKeyring> {
+    const data = await readFile(path);
+    const text = data.toString('latin1');
+    return text.includes('-----BEGIN PGP PUBLIC KEY BLOCK-----') ? PgpKeyring.fromArmored(text) : PgpKeyring.fromBinary(data);
   }
 
   static fromBinary(bin: Buffer): PgpKeyring {

@@ -74,8 +74,27 @@ export class RpmBuilder {
     this.topdir = mkdtempSync(join(tmpdir(), prefix));
   }
 
+  /** Builds one source RPM and returns its path. */
+  buildSource(o: SpecOptions): string {
+    this.run(o, '-bs');
+    const dir = join(this.topdir, 'SRPMS');
+    const want = `${o.name}-${o.version ?? '1.0'}-${o.release ?? '1'}.src.rpm`;
+    if (!readdirSync(dir).includes(want)) throw new Error(`rpmbuild produced no ${want} in ${dir}`);
+    return join(dir, want);
+  }
+
   /** Builds one binary RPM and returns its path. */
   build(o: SpecOptions): string {
+    this.run(o, '-bb');
+    const arch = o.arch ?? 'noarch';
+    const dir = join(this.topdir, 'RPMS', arch);
+    const want = `${o.name}-${o.version ?? '1.0'}-${o.release ?? '1'}.${arch}.rpm`;
+    const found = readdirSync(dir).find((f) => f === want);
+    if (!found) throw new Error(`rpmbuild produced no ${want} in ${dir}`);
+    return join(dir, found);
+  }
+
+  private run(o: SpecOptions, mode: '-bb' | '-bs'): void {
     const specDir = join(this.topdir, 'SPECS');
     mkdirSync(specDir, { recursive: true });
     const spec = join(specDir, `${o.name}.spec`);
@@ -89,7 +108,7 @@ export class RpmBuilder {
       ...(o.payload ? { _binary_payload: o.payload } : {}),
       ...(o.defines ?? {}),
     };
-    const args = ['-bb', '--quiet'];
+    const args = [mode, '--quiet'];
     for (const [k, v] of Object.entries(defs)) args.push('--define', `${k} ${v}`);
     args.push(spec);
     try {
@@ -98,12 +117,6 @@ export class RpmBuilder {
       const err = e as { stderr?: Buffer; stdout?: Buffer };
       throw new Error(`rpmbuild failed for ${o.name}:\n${err.stderr?.toString() ?? ''}${err.stdout?.toString() ?? ''}`);
     }
-    const arch = o.arch ?? 'noarch';
-    const dir = join(this.topdir, 'RPMS', arch);
-    const want = `${o.name}-${o.version ?? '1.0'}-${o.release ?? '1'}.${arch}.rpm`;
-    const found = readdirSync(dir).find((f) => f === want);
-    if (!found) throw new Error(`rpmbuild produced no ${want} in ${dir}`);
-    return join(dir, found);
   }
 
   dispose(): void {

@@ -43,12 +43,17 @@ export class PgpPublicKey {
       throw new PgpFormatError(`unsupported public key version ${version}`);
     }
     this.rsaBytes = 0;
-    if (material.rsa) {
-      const n = stripZeros(material.rsa.n);
-      this.rsaBytes = n.length;
-      this.key = createPublicKey({ key: { kty: 'RSA', n: b64u(n), e: b64u(stripZeros(material.rsa.e)) }, format: 'jwk' });
-    } else if (material.ed25519) {
-      this.key = createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: b64u(material.ed25519) }, format: 'jwk' });
+    try {
+      if (material.rsa) {
+        const n = stripZeros(material.rsa.n);
+        if (n.length < 128) throw new Error(`RSA modulus of ${n.length * 8} bits is too small`);
+        this.rsaBytes = n.length;
+        this.key = createPublicKey({ key: { kty: 'RSA', n: b64u(n), e: b64u(stripZeros(material.rsa.e)) }, format: 'jwk' });
+      } else if (material.ed25519) {
+        this.key = createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: b64u(material.ed25519) }, format: 'jwk' });
+      }
+    } catch (e) {
+      throw new PgpFormatError(`key ${this.keyId}: unusable key material (${(e as Error).message})`);
     }
   }
 

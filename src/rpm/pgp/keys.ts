@@ -19,6 +19,8 @@ export class PgpPublicKey {
   readonly key: KeyObject | undefined;
   /** Modulus length in bytes for RSA (signatures are left-padded to it). */
   readonly rsaBytes: number;
+  /** Why `key` is undefined for an algorithm we otherwise support. */
+  readonly unusable: string | undefined;
 
   constructor(
     readonly packetBody: Buffer,
@@ -53,7 +55,10 @@ export class PgpPublicKey {
         this.key = createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: b64u(material.ed25519) }, format: 'jwk' });
       }
     } catch (e) {
-      throw new PgpFormatError(`key ${this.keyId}: unusable key material (${(e as Error).message})`);
+      // Keep the key listed (fingerprint, id) but unusable: one weak key in a
+      // gpgkey file must not make the other keys unreadable.
+      this.key = undefined;
+      this.unusable = `unusable key material (${(e as Error).message})`;
     }
   }
 

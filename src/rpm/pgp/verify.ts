@@ -41,7 +41,7 @@ export function verifyDigestSignature(sig: PgpSignature, digest: Buffer, key: Pg
     throw new PgpVerifyError(`hash algorithm ${HashAlgo[sig.hashAlgo]?.name ?? sig.hashAlgo} is not accepted`);
   }
   if (!digest.subarray(0, 2).equals(sig.left16)) throw new PgpVerifyError('digest does not match (left 16 bits differ)');
-  if (!key.key) throw new PgpVerifyError(`key ${key.keyId} uses unsupported algorithm ${key.algo}`);
+  if (!key.key) throw new PgpVerifyError(`key ${key.keyId}: ${key.unusable ?? `unsupported algorithm ${key.algo}`}`);
   const isRsa = key.algo === PubkeyAlgo.RSA || key.algo === PubkeyAlgo.RSA_SIGN;
   const isEd = key.algo === PubkeyAlgo.EDDSA_LEGACY || key.algo === PubkeyAlgo.ED25519;
   if (isRsa) {

@@ -1,7 +1,7 @@
 import { constants } from 'node:fs';
 import { chmod, chown, link, lstat, mkdir, open, symlink, unlink, utimes, lutimes } from 'node:fs/promises';
 import { join } from 'node:path';
-import { RpmUnsafePathError } from './errors.js';
+import { RpmFormatError, RpmUnsafePathError } from './errors.js';
 import { openPayload, type OpenPayloadOptions } from './payload.js';
 import { isErrno } from '../../errors.js';
 
@@ -131,6 +131,10 @@ export async function extractTo(input: string | Buffer, dir: string, opts: Extra
       default:
         res.skipped.push(e.path);
     }
+  }
+  for (const paths of pendingLinks.values()) {
+    // openPayload guarantees the content holder arrives; this is a safety net.
+    throw new RpmFormatError(`${dir}`, `hardlink set without content (${paths.join(', ')})`);
   }
   for (const [p, mode, mtime, user, group] of dirModes.reverse()) {
     if (opts.preserveOwners && opts.resolveOwner) {

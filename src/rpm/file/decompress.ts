@@ -45,7 +45,8 @@ export async function* decompress(input: AsyncIterable<Buffer>, compressor: Comp
   }
   if (compressor === 'gzip') {
     const src = Readable.from(input, { objectMode: false });
-    const gz = createGunzip();
+    // Larger output chunks: fewer round trips through the threadpool and the cpio reader.
+    const gz = createGunzip({ chunkSize: 256 * 1024 });
     src.on('error', (e) => gz.destroy(e));
     src.pipe(gz);
     try {

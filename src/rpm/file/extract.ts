@@ -58,7 +58,7 @@ async function removeIfPresent(p: string, pkg: string, path: string): Promise<vo
  * O_NOFOLLOW|O_EXCL. Modes come from the header; hardlink sets become real
  * hardlinks to the member that carries the content.
  */
-export async function extractTo(input: string | Buffer, dir: string, opts: ExtractOptions = {}): Promise<ExtractResult> {
+export async function extractTo(input: string | Buffer | AsyncIterable<Buffer>, dir: string, opts: ExtractOptions = {}): Promise<ExtractResult> {
   const res: ExtractResult = { files: 0, dirs: 0, symlinks: 0, hardlinks: 0, skipped: [], bytes: 0 };
   const pendingLinks = new Map<number[], string[]>();
   const contentOf = new Map<number[], string>();

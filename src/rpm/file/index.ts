@@ -22,7 +22,7 @@ export {
   type Trigger,
   type TriggerType,
 } from './model.js';
-export { readRpmHeaders, readRpmHeader, sigPadding, type RpmPackageHeaders, type RpmLayout } from './reader.js';
+export { readRpmHeaders, readRpmHeader, readRpmHeadersFromStream, sigPadding, type RpmPackageHeaders, type RpmLayout, type RpmStreamHeaders } from './reader.js';
 export { RpmFormatError, RpmDigestError, RpmUnsafePathError, RpmSignatureError } from './errors.js';
 export { openPayload, normaliseArchivePath, type PayloadEntry, type OpenPayloadOptions } from './payload.js';
 export { extractTo, type ExtractOptions, type ExtractResult } from './extract.js';

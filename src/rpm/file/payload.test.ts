@@ -1,7 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
+import { createReadStream, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RpmBuilder } from '../testing/rpmbuild.js';
@@ -115,6 +115,20 @@ describe('rpm payload', () => {
       await assert.rejects(async () => { for await (const e of openPayload(buf, { verifyPayloadDigest: false })) for await (const _ of e.content()) void _; },
         (e: unknown) => e instanceof RpmDigestError && e.message.includes(`/o/f: file digest mismatch (${name} `));
     }
+  });
+
+  it('works on a sequential stream of the whole file (e.g. a download)', async () => {
+    const rpm = built.get('xz')!;
+    const fromFile: string[] = [];
+    for await (const e of openPayload(rpm)) fromFile.push(`${e.path}:${e.size}`);
+    const fromStream: string[] = [];
+    for await (const e of openPayload(createReadStream(rpm, { highWaterMark: 1000 }))) fromStream.push(`${e.path}:${e.size}`);
+    assert.deepEqual(fromStream, fromFile);
+    const whole = readFileSync(rpm);
+    async function* cut() { yield whole.subarray(0, whole.length - 5000); }
+    await assert.rejects(async () => { for await (const _ of openPayload(cut())) void _; }, (e: unknown) => e instanceof RpmFormatError || e instanceof RpmDigestError);
+    async function* headerOnly() { yield whole.subarray(0, 3000); }
+    await assert.rejects(async () => { for await (const _ of openPayload(headerOnly())) void _; }, (e: unknown) => e instanceof RpmFormatError && /<stream>: truncated/.test(e.message));
   });
 
   it('detects a changed file content (digest) and names package and path', async () => {

@@ -5,7 +5,7 @@ import { readCpioHeader, TRAILER } from './cpio.js';
 import { decompress, normaliseCompressor } from './decompress.js';
 import { RpmDigestError, RpmFormatError, RpmUnsafePathError } from './errors.js';
 import { fileTypeOfMode, type FileType, type RpmFileInfo } from './model.js';
-import { readRpmHeaders, type RpmPackageHeaders } from './reader.js';
+import { readRpmHeaders, readRpmHeadersFromStream, type RpmPackageHeaders } from './reader.js';
 import { DigestAlgo } from './tags.js';
 
 /** One payload entry, matched to its rpm header file entry. */
@@ -112,8 +112,17 @@ async function* bufferChunks(b: Buffer): AsyncGenerator<Buffer> {
  * - each regular file's content matches its header digest and size;
  * - the archive is complete (trailer present, every non-ghost file seen).
  */
-export async function* openPayload(input: string | Buffer, opts: OpenPayloadOptions = {}): AsyncGenerator<PayloadEntry> {
-  const headers = opts.headers ?? (await readRpmHeaders(input));
+export async function* openPayload(input: string | Buffer | AsyncIterable<Buffer>, opts: OpenPayloadOptions = {}): AsyncGenerator<PayloadEntry> {
+  let streamed: AsyncIterable<Buffer> | undefined;
+  let headers: RpmPackageHeaders;
+  if (typeof input !== 'string' && !Buffer.isBuffer(input)) {
+    // A whole RPM as a sequential stream: headers first, then the payload.
+    const s = await readRpmHeadersFromStream(input);
+    headers = s.headers;
+    streamed = s.payload;
+  } else {
+    headers = opts.headers ?? (await readRpmHeaders(input));
+  }
   const h = headers.header;
   const pkg = h.nevraLabel();
   const files = h.files;
@@ -141,10 +150,14 @@ export async function* openPayload(input: string | Buffer, opts: OpenPayloadOpti
 
   // Compressed byte source.
   let compressed: AsyncIterable<Buffer>;
-  if (Buffer.isBuffer(input)) {
+  if (streamed) {
+    compressed = streamed;
+  } else if (Buffer.isBuffer(input)) {
     compressed = bufferChunks(input.subarray(headers.layout.payloadStart));
-  } else {
+  } else if (typeof input === 'string') {
     compressed = createReadStream(input, { start: headers.layout.payloadStart, highWaterMark: 256 * 1024 });
+  } else {
+    throw new Error('unreachable');
   }
   const pd = h.payloadDigest;
   const pdAlgo = pd ? DigestAlgo[pd.algo] : undefined;

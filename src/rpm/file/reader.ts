@@ -123,3 +123,45 @@ export async function readRpmHeaders(input: string | Buffer, opts: { label?: str
 export async function readRpmHeader(input: string | Buffer, opts: { label?: string } = {}): Promise<RpmHeader> {
   return (await readRpmHeaders(input, opts)).header;
 }
+
+/** Headers read from a sequential stream, plus the stream positioned at the payload. */
+export interface RpmStreamHeaders {
+  headers: RpmPackageHeaders;
+  /** The rest of the stream: the compressed payload, starting at layout.payloadStart. */
+  payload: AsyncIterable<Buffer>;
+}
+
+/**
+ * Reads lead and headers from a sequential byte stream (an HTTP body, a pipe)
+ * of a whole RPM file; only the header bytes are buffered. The returned
+ * `payload` iterable continues where the headers end and must be consumed
+ * once.
+ */
+export async function readRpmHeadersFromStream(src: AsyncIterable<Buffer>, opts: { label?: string } = {}): Promise<RpmStreamHeaders> {
+  const label = opts.label ?? '<stream>';
+  const it = src[Symbol.asyncIterator]();
+  let buf: Buffer = Buffer.alloc(0);
+  let ended = false;
+  const r = await parseFrom({
+    read: async (pos, len) => {
+      while (buf.length < pos + len) {
+        if (ended) throw new RpmFormatError(label, `truncated at offset ${buf.length} (need ${pos + len - buf.length} more bytes)`);
+        const n = await it.next();
+        if (n.done) { ended = true; continue; }
+        buf = buf.length === 0 ? n.value : Buffer.concat([buf, n.value]);
+      }
+      return buf.subarray(pos, pos + len);
+    },
+  }, label);
+  const leftover = buf.subarray(r.layout.payloadStart);
+  async function* payload(): AsyncGenerator<Buffer> {
+    if (leftover.length) yield leftover;
+    if (ended) return;
+    for (;;) {
+      const n = await it.next();
+      if (n.done) return;
+      yield n.value;
+    }
+  }
+  return { headers: r, payload: payload() };
+}

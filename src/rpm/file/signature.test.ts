@@ -1,7 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, createReadStream, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -105,6 +105,17 @@ describe('rpm signatures (gpg + rpmsign, verified in-process)', () => {
       assert.equal(r.signatures[0]!.hashAlgo, 10, algo);
       assert.equal(r.signatures[0]!.keyId, keys.find((k) => k.algo === algo)!.signingKeyId);
     }
+  });
+
+  it('verifies in one pass from a stream (download), and a truncated stream fails', async () => {
+    const ring = PgpKeyring.fromArmored(keys.map((x) => x.armored).join('\n'));
+    const file = signed.get('rsa4096')!;
+    const r = await verifyRpm(createReadStream(file, { highWaterMark: 777 }), { keyring: ring });
+    assert.equal(r.signatures.length, 1);
+    assert.ok(r.digests.includes('payload-sha256'));
+    const whole = readFileSync(file);
+    async function* cut() { yield whole.subarray(0, whole.length - 1); }
+    await assert.rejects(() => verifyRpm(cut(), { keyring: ring, label: 'signme.rpm' }), (e: unknown) => e instanceof RpmFormatError && /size mismatch/.test(e.message));
   });
 
   it('wrong key, unsigned package, and gpgcheck off behave like dnf', async () => {

@@ -2,7 +2,7 @@ import { createHash, type Hash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { PgpKeyring, PgpSignature, signedDataHasher, verifyDigestSignature, PgpVerifyError } from '../pgp/index.js';
 import { RpmDigestError, RpmFormatError, RpmSignatureError } from './errors.js';
-import { readRpmHeaders, type RpmPackageHeaders } from './reader.js';
+import { readRpmHeaders, readRpmHeadersFromStream, type RpmPackageHeaders } from './reader.js';
 import { DigestAlgo, SigTag } from './tags.js';
 
 export interface VerifyOptions {
@@ -15,6 +15,8 @@ export interface VerifyOptions {
   /** Read the payload to check PAYLOADDIGEST / MD5 / SIZE (default true). */
   checkPayload?: boolean;
   headers?: RpmPackageHeaders;
+  /** Name used in errors before the NEVRA is known (default: file name). */
+  label?: string;
 }
 
 export interface SignatureCheck {
@@ -45,8 +47,17 @@ const LEGACY_SIG_TAGS = [SigTag.PGP, SigTag.GPG];
  * signatures against the given keyring. Throws RpmDigestError,
  * RpmSignatureError or RpmFormatError naming the package.
  */
-export async function verifyRpm(input: string | Buffer, opts: VerifyOptions = {}): Promise<VerifyResult> {
-  const hs = opts.headers ?? (await readRpmHeaders(input));
+export async function verifyRpm(input: string | Buffer | AsyncIterable<Buffer>, opts: VerifyOptions = {}): Promise<VerifyResult> {
+  let streamed: AsyncIterable<Buffer> | undefined;
+  let hs: RpmPackageHeaders;
+  if (typeof input !== 'string' && !Buffer.isBuffer(input)) {
+    // Sequential stream of the whole file (e.g. while downloading): one pass.
+    const s = await readRpmHeadersFromStream(input, opts.label !== undefined ? { label: opts.label } : {});
+    hs = s.headers;
+    streamed = s.payload;
+  } else {
+    hs = opts.headers ?? (await readRpmHeaders(input, opts.label !== undefined ? { label: opts.label } : {}));
+  }
   const { header, signature: sigh } = hs;
   const pkg = header.nevraLabel();
   const hbytes = header.blob.bytes;
@@ -105,8 +116,9 @@ export async function verifyRpm(input: string | Buffer, opts: VerifyOptions = {}
       md5Hash?.update(c);
       for (const h of legacyHashers.values()) h.update(c);
     };
-    if (Buffer.isBuffer(input)) feed(input.subarray(hs.layout.payloadStart));
-    else for await (const c of createReadStream(input, { start: hs.layout.payloadStart, highWaterMark: 1 << 20 })) feed(c as Buffer);
+    if (streamed) for await (const c of streamed) feed(c);
+    else if (Buffer.isBuffer(input)) feed(input.subarray(hs.layout.payloadStart));
+    else if (typeof input === 'string') for await (const c of createReadStream(input, { start: hs.layout.payloadStart, highWaterMark: 1 << 20 })) feed(c as Buffer);
     const size = sigh.size;
     if (size !== undefined && size !== hbytes.length + payloadBytes) {
       throw new RpmFormatError(pkg, `size mismatch: signature header says header+payload is ${size} bytes, file has ${hbytes.length + payloadBytes} (truncated or extended)`);

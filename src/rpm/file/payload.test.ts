@@ -117,6 +117,23 @@ describe('rpm payload', () => {
     }
   });
 
+  it('skips unread or partly read content and refuses stale content reads', async () => {
+    const rpm = built.get('gzip')!;
+    const all: string[] = [];
+    for await (const e of openPayload(rpm)) all.push(e.path);
+    const partial: string[] = [];
+    let big: { content(): AsyncIterable<Buffer> } | undefined;
+    for await (const e of openPayload(rpm)) {
+      partial.push(e.path);
+      if (e.path.endsWith('big.bin')) {
+        big = e;
+        for await (const c of e.content()) { assert.ok(c.length > 0); break; }
+      }
+    }
+    assert.deepEqual(partial, all);
+    await assert.rejects(async () => { for await (const _ of big!.content()) void _; }, /content read after moving to the next payload entry/);
+  });
+
   it('works on a sequential stream of the whole file (e.g. a download)', async () => {
     const rpm = built.get('xz')!;
     const fromFile: string[] = [];

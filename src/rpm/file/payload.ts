@@ -244,25 +244,30 @@ export async function* openPayload(input: string | Buffer | AsyncIterable<Buffer
       }
 
       let consumed = dataSize === 0;
+      let stale = false;
       const f = file;
       const size = dataSize;
+      let left = size;
       const verify = verifyFiles && type === 'file' && hasContent && f.digest !== '';
+      const want = f.digest.toLowerCase();
       async function* content(): AsyncGenerator<Buffer> {
+        if (stale) throw new RpmFormatError(pkg, `${path}: content read after moving to the next payload entry`);
         if (consumed) return;
         consumed = true;
         const hash = verify ? createHash(algo!.node) : undefined;
         for await (const c of reader.take(size)) {
+          left -= c.length;
           hash?.update(c);
           yield c;
         }
         if (hash) {
           const got = hash.digest('hex');
-          if (got !== f.digest) throw new RpmDigestError(pkg, `${path}: file digest mismatch (${algo!.name} ${got}, header says ${f.digest})`);
+          if (got !== want) throw new RpmDigestError(pkg, `${path}: file digest mismatch (${algo!.name} ${got}, header says ${f.digest})`);
         }
       }
       if (verify && size === 0) {
         const empty = createHash(algo!.node).digest('hex');
-        if (empty !== f.digest) throw new RpmDigestError(pkg, `${path}: file digest mismatch (empty file, header says ${f.digest})`);
+        if (empty !== want) throw new RpmDigestError(pkg, `${path}: file digest mismatch (empty file, header says ${f.digest})`);
       }
       const entry: PayloadEntry = {
         pkg,
@@ -279,7 +284,10 @@ export async function* openPayload(input: string | Buffer | AsyncIterable<Buffer
         ...(set ? { hardlinkSet: set } : {}),
       };
       yield entry;
+      // Unread content is read here (and still verified); a partly read one is skipped.
       if (!consumed) for await (const _ of content()) void _;
+      else if (left > 0) await reader.skip(left);
+      stale = true;
       await reader.align(4);
     }
     // Let the compressed-digest tap see every byte, then check completeness.

@@ -118,6 +118,25 @@ describe('rpm signatures (gpg + rpmsign, verified in-process)', () => {
     await assert.rejects(() => verifyRpm(cut(), { keyring: ring, label: 'signme.rpm' }), (e: unknown) => e instanceof RpmFormatError && /size mismatch/.test(e.message));
   });
 
+  it('a revoked key is not trusted', async () => {
+    const uid = 'Revoked Test <rev@test>';
+    gpg('--passphrase', '', '--quick-gen-key', uid, 'ed25519', 'sign', 'never');
+    const fpr = fprsOf(uid)[0]!;
+    const file = join(tmp, 'signed-revoked.rpm');
+    copyFileSync(unsigned, file);
+    sign(file, uid);
+    const before = PgpKeyring.fromArmored(gpg('--armor', '--export', uid));
+    assert.equal((await verifyRpm(file, { keyring: before })).signatures.length, 1);
+    // gpg keeps a ready revocation certificate, its armor line escaped with ':'
+    const rev = readFileSync(join(gnupg, 'openpgp-revocs.d', `${fpr.toUpperCase()}.rev`), 'utf8').replace(/^:-----BEGIN/m, '-----BEGIN');
+    const revFile = join(tmp, 'rev.asc');
+    writeFileSync(revFile, rev);
+    gpg('--import', revFile);
+    const after = PgpKeyring.fromArmored(gpg('--armor', '--export', uid));
+    assert.equal(after.certificates[0]!.revoked, true);
+    await assert.rejects(() => verifyRpm(file, { keyring: after }), (e: unknown) => e instanceof RpmSignatureError && /not in the trusted keys/.test(e.message));
+  });
+
   it('wrong key, unsigned package, and gpgcheck off behave like dnf', async () => {
     const ed = PgpKeyring.fromArmored(keys.find((k) => k.algo === 'ed25519')!.armored);
     await assert.rejects(() => verifyRpm(signed.get('rsa2048')!, { keyring: ed }),

@@ -124,8 +124,10 @@ function stripZeros(b: Buffer): Buffer {
 export interface PgpCertificate {
   primary: PgpPublicKey;
   userIds: string[];
-  /** Subkeys whose binding signature by the primary key verified. */
+  /** Subkeys whose binding signature by the primary key verified (and that are not revoked). */
   subkeys: PgpPublicKey[];
+  /** True when the certificate carries a valid key revocation; its keys are then not trusted. */
+  revoked: boolean;
 }
 
 /**
@@ -160,41 +162,64 @@ export class PgpKeyring {
   }
 
   addBinary(bin: Buffer): void {
-    let cur: PgpCertificate | undefined;
-    let pendingSub: PgpPublicKey | undefined;
+    // Group packets per certificate first: revocations may follow bindings.
+    interface Raw { primary: PgpPublicKey; direct: PgpSignature[]; userIds: string[]; subs: { key: PgpPublicKey; sigs: PgpSignature[] }[] }
+    const raws: Raw[] = [];
+    let cur: Raw | undefined;
+    let sub: { key: PgpPublicKey; sigs: PgpSignature[] } | undefined;
+    let inUid = false;
     for (const pk of parsePackets(bin)) {
       switch (pk.tag) {
         case PacketTag.PUBLIC_KEY:
-          cur = { primary: PgpPublicKey.parse(pk.body, false), userIds: [], subkeys: [] };
-          pendingSub = undefined;
-          this.certificates.push(cur);
-          this.byKeyId.set(cur.primary.keyId, cur.primary);
+          cur = { primary: PgpPublicKey.parse(pk.body, false), direct: [], userIds: [], subs: [] };
+          raws.push(cur);
+          sub = undefined;
+          inUid = false;
           break;
         case PacketTag.USER_ID:
-          cur?.userIds.push(pk.body.toString('utf8'));
+        case PacketTag.USER_ATTRIBUTE:
+          if (!cur) throw new PgpFormatError('user id before primary key');
+          if (pk.tag === PacketTag.USER_ID) cur.userIds.push(pk.body.toString('utf8'));
+          sub = undefined;
+          inUid = true;
           break;
         case PacketTag.PUBLIC_SUBKEY:
           if (!cur) throw new PgpFormatError('subkey before primary key');
-          pendingSub = PgpPublicKey.parse(pk.body, true);
+          sub = { key: PgpPublicKey.parse(pk.body, true), sigs: [] };
+          cur.subs.push(sub);
           break;
         case PacketTag.SIGNATURE: {
-          if (!cur || !pendingSub) break;
+          if (!cur) break;
           let sig: PgpSignature;
           try {
             sig = PgpSignature.fromPacket(pk.body);
           } catch {
-            break;
+            break; // unknown signature versions/algorithms on a key are ignored, as gpg does
           }
-          if (sig.sigType !== 0x18) break;
-          if (bindingValid(cur.primary, pendingSub, sig)) {
-            cur.subkeys.push(pendingSub);
-            this.byKeyId.set(pendingSub.keyId, pendingSub);
-            pendingSub = undefined;
-          }
+          if (sub) sub.sigs.push(sig);
+          else if (!inUid || sig.sigType === 0x20) cur.direct.push(sig);
           break;
         }
         default:
           break;
+      }
+    }
+    for (const r of raws) {
+      const primaryPrefix = keyHashPrefix(r.primary);
+      // A key revocation (0x20) made by the primary key itself withdraws the whole certificate.
+      const revoked = r.direct.some((sig) => sig.sigType === 0x20 && signedBy(sig, [primaryPrefix], r.primary));
+      const cert: PgpCertificate = { primary: r.primary, userIds: r.userIds, subkeys: [], revoked };
+      this.certificates.push(cert);
+      if (revoked) continue;
+      this.byKeyId.set(r.primary.keyId, r.primary);
+      for (const s of r.subs) {
+        const parts = [primaryPrefix, keyHashPrefix(s.key)];
+        const bound = s.sigs.some((sig) => sig.sigType === 0x18 && signedBy(sig, parts, r.primary));
+        const subRevoked = s.sigs.some((sig) => sig.sigType === 0x28 && signedBy(sig, parts, r.primary));
+        if (bound && !subRevoked) {
+          cert.subkeys.push(s.key);
+          this.byKeyId.set(s.key.keyId, s.key);
+        }
       }
     }
   }
@@ -215,10 +240,10 @@ function keyHashPrefix(k: PgpPublicKey): Buffer {
   return Buffer.concat([h, k.packetBody]);
 }
 
-function bindingValid(primary: PgpPublicKey, sub: PgpPublicKey, sig: PgpSignature): boolean {
+function signedBy(sig: PgpSignature, parts: Buffer[], primary: PgpPublicKey): boolean {
   try {
-    const digest = hashSignedData(sig, [keyHashPrefix(primary), keyHashPrefix(sub)]);
-    verifyDigestSignature(sig, digest, primary);
+    // SHA-1 is tolerated here: old certificates carry SHA-1 self-signatures, and a revocation must count regardless.
+    verifyDigestSignature(sig, hashSignedData(sig, parts), primary, { allowSha1: true });
     return true;
   } catch {
     return false;

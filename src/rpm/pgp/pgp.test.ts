@@ -2,6 +2,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
+import { createHash, generateKeyPairSync, sign as cryptoSign } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PgpKeyring, PgpSignature, PgpFormatError, PgpVerifyError, dearmor, hashSignedData, verifyDigestSignature, crc24 } from './index.js';
@@ -82,6 +83,35 @@ describe('OpenPGP (keys and detached signatures made by gpg)', () => {
       wrong.writeUIntBE((crc24(block.data) ^ 1) & 0xffffff, 0, 3);
       assert.throws(() => dearmor(armored.replace(crcLine, '=' + wrong.toString('base64'))), /CRC-24 mismatch/);
     }
+  });
+
+  it('v3 signatures (as older signing servers emit) verify, built with node:crypto', () => {
+    const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const jwk = publicKey.export({ format: 'jwk' });
+    const mpi = (b: Buffer) => {
+      let i = 0;
+      while (i < b.length - 1 && b[i] === 0) i++;
+      const m = b.subarray(i);
+      const bits = (m.length - 1) * 8 + (32 - Math.clz32(m[0]!));
+      const h = Buffer.alloc(2);
+      h.writeUInt16BE(bits);
+      return Buffer.concat([h, m]);
+    };
+    const created = Buffer.alloc(4);
+    created.writeUInt32BE(1_700_000_000);
+    const keyBody = Buffer.concat([Buffer.from([4]), created, Buffer.from([1]), mpi(Buffer.from(jwk.n!, 'base64url')), mpi(Buffer.from(jwk.e!, 'base64url'))]);
+    const packet = (tag: number, body: Buffer) => { const h = Buffer.from([0x80 | (tag << 2) | 1, 0, 0]); h.writeUInt16BE(body.length, 1); return Buffer.concat([h, body]); };
+    const ring = PgpKeyring.fromBinary(packet(6, keyBody));
+    const key = ring.keys[0]!;
+    const trailer = Buffer.concat([Buffer.from([0x00]), created]);
+    const sigValue = cryptoSign('sha256', Buffer.concat([data, trailer]), privateKey);
+    const digest = createHash('sha256').update(data).update(trailer).digest();
+    const sigBody = Buffer.concat([Buffer.from([3, 5, 0x00]), created, Buffer.from(key.keyId, 'hex'), Buffer.from([1, 8]), digest.subarray(0, 2), mpi(sigValue)]);
+    const sig = PgpSignature.fromBinary(packet(2, sigBody));
+    assert.equal(sig.version, 3);
+    assert.equal(sig.issuerKeyId, key.keyId);
+    check(ring, sig, data);
+    assert.throws(() => check(ring, sig, Buffer.concat([data, Buffer.from('x')])), PgpVerifyError);
   });
 
   it('malformed input gives PgpFormatError, never a raw exception', () => {

@@ -135,6 +135,11 @@ describe('rpm header reader vs rpm -qp', () => {
       assert.equal(String(s.flags), flags === '(none)' ? '0' : flags, `${kind} flags`);
     }
     assert.deepEqual(h.scriptlet('pretrans')!.prog, ['<lua>']);
+    assert.ok(h.scriptlet('pre')!.expand && !h.scriptlet('pre')!.qformat);
+    assert.ok(h.scriptlet('posttrans')!.qformat);
+    assert.equal(h.scriptlet('posttrans')!.body, 'echo posttrans %{NAME}');
+    assert.deepEqual(h.scriptlet('verify')!.prog, ['/usr/bin/bash']);
+    assert.equal(h.scriptlet('verify')!.body, rpmQuery(kitchen, '%{VERIFYSCRIPT}'));
     assert.deepEqual(h.scriptlet('post')!.prog, ['/sbin/ldconfig']);
     assert.equal(h.scriptlet('post')!.body, '');
   });

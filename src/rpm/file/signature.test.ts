@@ -5,7 +5,7 @@ import { copyFileSync, createReadStream, mkdtempSync, readFileSync, rmSync, writ
 import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { RpmBuilder } from '../testing/rpmbuild.js';
+import { RpmBuilder, rpmQuery } from '../testing/rpmbuild.js';
 import { PgpKeyring } from '../pgp/index.js';
 import { readRpmHeaders, verifyRpm, RpmDigestError, RpmSignatureError, RpmFormatError, SigTag } from './index.js';
 
@@ -135,6 +135,15 @@ describe('rpm signatures (gpg + rpmsign, verified in-process)', () => {
     const after = PgpKeyring.fromArmored(gpg('--armor', '--export', uid));
     assert.equal(after.certificates[0]!.revoked, true);
     await assert.rejects(() => verifyRpm(file, { keyring: after }), (e: unknown) => e instanceof RpmSignatureError && /not in the trusted keys/.test(e.message));
+  });
+
+  it('signature header accessors match rpm --queryformat', async () => {
+    for (const [algo, file] of signed) {
+      const { signature: sh } = await readRpmHeaders(file);
+      const q = rpmQuery(file, '%{SHA256HEADER}|%{SHA1HEADER}|%{SIGMD5}|%{SIGSIZE}|%{RSAHEADER}|%{DSAHEADER}').split('|');
+      const hex = (b: Buffer | undefined) => (b ? b.toString('hex') : '(none)');
+      assert.deepEqual([sh.sha256, sh.sha1, hex(sh.md5), String(sh.size), hex(sh.rsaHeader), hex(sh.dsaHeader)], q, algo);
+    }
   });
 
   it('wrong key, unsigned package, and gpgcheck off behave like dnf', async () => {

@@ -101,6 +101,12 @@ export const kitchenSpec: SpecOptions = {
     'echo tft in',
     '%transfiletriggerpostun -- /usr/lib',
     'echo tft postun',
+    '%changelog',
+    '* Tue Nov 24 2026 Cook <cook@example.com> - 3:2.5.1-7',
+    '- Second entry',
+    '',
+    '* Mon Nov 23 2026 Cook <cook@example.com> - 3:2.5.1-6',
+    '- First entry',
   ].join('\n'),
 };
 

@@ -171,6 +171,14 @@ describe('rpm header reader vs rpm -qp', () => {
     assert.deepEqual(h.fileTriggers.find((t) => t.type === 'in')!.prog, ['<lua>']);
   });
 
+  it('changelog matches rpm', async () => {
+    const h = await readRpmHeader(kitchen);
+    const theirs = rpmQuery(kitchen, '[%{CHANGELOGTIME}\x1f%{CHANGELOGNAME}\x1f%{CHANGELOGTEXT}\x1e]').split('\x1e').filter(Boolean);
+    assert.deepEqual(h.changelog.map((c) => `${c.time}\x1f${c.name}\x1f${c.text}`), theirs);
+    assert.equal(h.changelog.length, 2);
+    assert.equal(h.changelog[0]!.text, '- Second entry');
+  });
+
   it('reads the same header from a Buffer and from a file', async () => {
     const a = await readRpmHeaders(kitchen);
     const c = await readRpmHeaders(readFileSync(kitchen));

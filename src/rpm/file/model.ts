@@ -270,6 +270,19 @@ export class RpmHeader {
     return { algo: this.blob.number(Tag.PAYLOADDIGESTALGO) ?? 8, digests: d, alt: this.blob.strings(Tag.PAYLOADDIGESTALT) ?? [] };
   }
 
+  /** Changelog entries, newest first as rpm stores them. */
+  get changelog(): { time: number; name: string; text: string }[] {
+    const names = this.strs(Tag.CHANGELOGNAME);
+    const times = this.parallel(Tag.CHANGELOGTIME, names.length, this.blob.numbers, 'changelog times') ?? [];
+    const texts = this.parallel(Tag.CHANGELOGTEXT, names.length, this.blob.strings, 'changelog texts') ?? [];
+    return names.map((name, i) => ({ time: times[i] ?? 0, name, text: texts[i] ?? '' }));
+  }
+
+  /** IMA file signatures (hex, '' where absent) when the package carries them. */
+  get fileSignatures(): string[] | undefined {
+    return this.blob.strings(Tag.FILESIGNATURES);
+  }
+
   dependencies(kind: DepKind): Dependency[] {
     const [nt, ft, vt] = DEP_TAGS[kind];
     const names = this.strs(nt);

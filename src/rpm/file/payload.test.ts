@@ -85,6 +85,21 @@ describe('rpm payload', () => {
     });
   }
 
+  it('extractTo applies owners from the header when asked (as root)', { skip: process.getuid?.() !== 0 }, async () => {
+    const rpm = built.get('zstd')!;
+    const dir = join(tmp, 'owners');
+    mkdirSync(dir);
+    const ids: Record<string, number> = { root: 0, nobody: 65534, nogroup: 65534 };
+    await extractTo(rpm, dir, { preserveOwners: true, resolveOwner: (u, g) => ({ uid: ids[u] ?? 0, gid: ids[g] ?? 0 }) });
+    const conf = lstatSync(join(dir, 'etc/kitchen/kitchen.conf'));
+    assert.equal(conf.uid, 0);
+    assert.equal(conf.gid, 65534);
+    assert.equal(conf.mode & 0o7777, 0o640);
+    const d = lstatSync(join(dir, 'etc/kitchen'));
+    assert.deepEqual([d.uid, d.gid, d.mode & 0o7777], [65534, 65534, 0o750]);
+    assert.equal(lstatSync(join(dir, 'usr/bin/suid-cook')).mode & 0o7777, 0o4755, 'setuid kept after chown');
+  });
+
   it('iterates entries with header metadata, hardlink content on the last link', async () => {
     const rpm = built.get('zstd')!;
     const entries: { path: string; size: number; hasContent: boolean; set: boolean }[] = [];

@@ -141,14 +141,23 @@ export async function readRpmHeadersFromStream(src: AsyncIterable<Buffer>, opts:
   const label = opts.label ?? '<stream>';
   const it = src[Symbol.asyncIterator]();
   let buf: Buffer = Buffer.alloc(0);
+  // Chunks are collected and joined once per read request (a handful per
+  // package), not per chunk: small network chunks would otherwise make this quadratic.
+  const pending: Buffer[] = [];
+  let have = 0;
   let ended = false;
   const r = await parseFrom({
     read: async (pos, len) => {
-      while (buf.length < pos + len) {
-        if (ended) throw new RpmFormatError(label, `truncated at offset ${buf.length} (need ${pos + len - buf.length} more bytes)`);
+      while (have < pos + len) {
+        if (ended) throw new RpmFormatError(label, `truncated at offset ${have} (need ${pos + len - have} more bytes)`);
         const n = await it.next();
         if (n.done) { ended = true; continue; }
-        buf = buf.length === 0 ? n.value : Buffer.concat([buf, n.value]);
+        pending.push(n.value);
+        have += n.value.length;
+      }
+      if (pending.length) {
+        buf = Buffer.concat([buf, ...pending]);
+        pending.length = 0;
       }
       return buf.subarray(pos, pos + len);
     },

@@ -207,6 +207,21 @@ describe('rpm payload', () => {
     assert.equal(walk(dir).get('/usr/lib/kitchen/cook-link')?.target, '../bin/cook');
   });
 
+  it('absolute and dotted archive names stay under the extraction root', async () => {
+    const rpm = built.get('identity')!;
+    const dir = join(tmp, 'absolute');
+    mkdirSync(dir);
+    const cook = '#!/bin/sh\necho cook\n';
+    const hostBefore = (() => { try { return readFileSync('/usr/bin/cook'); } catch { return undefined; } })();
+    const evil = await withPayload(rpm, Buffer.concat([newcEntry('/usr/bin/cook', 0o100755, cook), newcEntry('./././usr//bin/suid-cook', 0o104755, cook), newcTrailer()]));
+    // the archive is incomplete, so extraction fails at the end, after writing both entries inside `dir`
+    await assert.rejects(() => extractTo(evil, dir, { verifyPayloadDigest: false }), /missing from the archive/);
+    assert.equal(readFileSync(join(dir, 'usr/bin/cook'), 'utf8'), cook);
+    assert.equal(readFileSync(join(dir, 'usr/bin/suid-cook'), 'utf8'), cook);
+    const hostAfter = (() => { try { return readFileSync('/usr/bin/cook'); } catch { return undefined; } })();
+    assert.deepEqual(hostAfter, hostBefore);
+  });
+
   it('refuses a symlink in the target dir (does not follow it on extraction)', async () => {
     const rpm = built.get('gzip')!;
     const dir = join(tmp, 'pre-symlinked');

@@ -59,14 +59,18 @@ export class ByteReader {
     if (pad) await this.skip(pad);
   }
 
-  /** Reads and discards everything left (to let digest taps see all bytes). */
-  async drain(): Promise<void> {
-    this.offset += this.buf.length;
-    this.buf = Buffer.alloc(0);
-    while (await this.fill()) {
+  /**
+   * Reads and discards everything left (to let digest taps see all bytes),
+   * refusing more than `limit` bytes: a decompression bomb after the archive
+   * must not keep us busy.
+   */
+  async drain(limit: number, tooMuch: () => Error): Promise<void> {
+    const start = this.offset;
+    do {
       this.offset += this.buf.length;
       this.buf = Buffer.alloc(0);
-    }
+      if (this.offset - start > limit) throw tooMuch();
+    } while (await this.fill());
   }
 
   async close(): Promise<void> {

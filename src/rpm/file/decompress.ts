@@ -31,9 +31,11 @@ export function normaliseCompressor(tag: string | undefined, firstBytes: Buffer,
 }
 
 const TOOLS: Record<'xz' | 'lzma' | 'zstd' | 'bzip2', [string, string[]]> = {
-  xz: ['xz', ['-dc', '--format=xz']],
-  lzma: ['xz', ['-dc', '--format=lzma']],
-  zstd: ['zstd', ['-dcq']],
+  // Memory caps bound what a hostile stream can demand; real packages need
+  // at most tens of MiB (xz -9: 65 MiB, zstd -19: 8 MiB windows).
+  xz: ['xz', ['-dc', '--format=xz', '--memlimit-decompress=1GiB']],
+  lzma: ['xz', ['-dc', '--format=lzma', '--memlimit-decompress=1GiB']],
+  zstd: ['zstd', ['-dcq', '--memory=1024MB']],
   bzip2: ['bzip2', ['-dc']],
 };
 

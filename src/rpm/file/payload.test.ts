@@ -207,6 +207,19 @@ describe('rpm payload', () => {
     assert.equal(walk(dir).get('/usr/lib/kitchen/cook-link')?.target, '../bin/cook');
   });
 
+  it('refuses data after the trailer (decompression bombs) and a wrong archive size', async () => {
+    const rpm = built.get('identity')!;
+    const cpio = Buffer.concat([newcTrailer(), Buffer.alloc(200 * 1024)]);
+    const { header } = await readRpmHeaders(rpm);
+    // an "empty" archive for a header that lists files: refused either way, but never by reading forever
+    await assert.rejects(async () => { for await (const _ of openPayload(await withPayload(rpm, cpio), { verifyPayloadDigest: false })) void _; },
+      (e: unknown) => e instanceof RpmFormatError && /unexpected data after the archive trailer/.test(e.message));
+    assert.ok(header.files.length > 0);
+    // a real package with junk appended to its (uncompressed) payload: the recorded archive size catches it
+    const junk = Buffer.concat([readFileSync(rpm), Buffer.alloc(10)]);
+    await assert.rejects(async () => { for await (const _ of openPayload(junk)) void _; }, (e: unknown) => e instanceof RpmFormatError || e instanceof RpmDigestError);
+  });
+
   it('absolute and dotted archive names stay under the extraction root', async () => {
     const rpm = built.get('identity')!;
     const dir = join(tmp, 'absolute');

@@ -291,7 +291,12 @@ export async function* openPayload(input: string | Buffer | AsyncIterable<Buffer
       await reader.align(4);
     }
     // Let the compressed-digest tap see every byte, then check completeness.
-    await reader.drain();
+    // The signature header records the archive size; with it we also know
+    // exactly how much may follow the trailer (rpm writes nothing there).
+    const expected = wantPd ? headers.signature.payloadSize : undefined;
+    const slack = expected !== undefined ? Math.max(0, expected - reader.offset) : 64 * 1024;
+    await reader.drain(slack, () => corrupt(`unexpected data after the archive trailer (more than ${slack} bytes)`));
+    if (expected !== undefined && reader.offset !== expected) throw corrupt(`archive is ${reader.offset} bytes, signature header says ${expected}`);
     for (const f of files) {
       if (!f.attrs.ghost && !seen.has(f.index)) throw corrupt(`${pathOf(f)} is in the header but missing from the archive`);
     }

@@ -2,26 +2,15 @@ import { lstatSync, readdirSync, readFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { isErrno } from '../errors.js';
 import { ConfigError } from './errors.js';
+import type { RepoSource } from '../rpm/repo/source.js';
 
-/** One `[section]` of a dnf `.repo` file, with dnf's defaults applied and `$vars` substituted. */
-export interface RepoConfig {
-  id: string;
+/**
+ * One `[section]` of a dnf `.repo` file, with dnf's defaults applied and
+ * `$vars` substituted: the RPM client's RepoSource (gpgkey as absolute paths
+ * or URLs) plus where it was written.
+ */
+export interface RepoConfig extends RepoSource {
   name: string;
-  baseurl: string[];
-  mirrorlist?: string;
-  metalink?: string;
-  enabled: boolean;
-  gpgcheck: boolean;
-  repoGpgcheck: boolean;
-  /** Absolute paths (for file: keys) or URLs. */
-  gpgkey: string[];
-  exclude: string[];
-  includepkgs: string[];
-  skipIfUnavailable: boolean;
-  /** dnf default 99; lower wins. */
-  priority: number;
-  /** dnf default 1000. */
-  cost: number;
   /** The .repo file and line the section starts on. */
   file: string;
   line: number;

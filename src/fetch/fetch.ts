@@ -6,6 +6,10 @@ import { resolve as resolvePackages, type Lock } from '../rpm/solve/index.js';
 import { fetchPackages } from '../rpm/download/index.js';
 import type { Package } from '../rpm/repo/index.js';
 import { writeFileAtomic } from '../util/fs.js';
+import { readFile, rm } from 'node:fs/promises';
+import { InvalidInputError } from '../errors.js';
+import { verifyRpm } from '../rpm/file/index.js';
+import { PgpKeyring } from '../rpm/pgp/index.js';
 
 export interface FetchRunOptions {
   configDir: string;
@@ -32,22 +36,8 @@ export interface FetchRunResult {
 export async function fetchForBuild(o: FetchRunOptions): Promise<FetchRunResult> {
   const config = ConfigRepo.load(o.configDir, { arch: o.arch });
   const tf = config.manifest.treefile;
-  const sources: RepoSource[] = config.repos.map((r) => ({
-    id: r.id,
-    name: r.name,
-    baseurl: r.baseurl,
-    ...(r.mirrorlist ? { mirrorlist: r.mirrorlist } : {}),
-    ...(r.metalink ? { metalink: r.metalink } : {}),
-    enabled: true,
-    gpgcheck: r.gpgcheck,
-    repoGpgcheck: r.repoGpgcheck,
-    gpgkey: r.gpgkey,
-    exclude: r.exclude,
-    includepkgs: r.includepkgs,
-    skipIfUnavailable: r.skipIfUnavailable,
-    priority: r.priority,
-    cost: r.cost,
-  }));
+  // the compose enables exactly the repos the treefile names, whatever the .repo file says
+  const sources: RepoSource[] = config.repos.map((r) => ({ ...r, enabled: true }));
   o.onProgress?.({ phase: 'metadata' });
   const repos = await loadRepos(sources, { cacheDir: join(o.buildDir, 'cache', 'repomd') });
   o.onProgress?.({ phase: 'resolve' });
@@ -66,6 +56,7 @@ export async function fetchForBuild(o: FetchRunOptions): Promise<FetchRunResult>
     cacheDir: join(o.buildDir, 'cache', 'pkgs'),
     onProgress: (ev) => o.onProgress?.({ phase: 'download', done: ev.done, total: ev.total, name: ev.pkg.name }),
   });
+  await verifyDownloaded(fr.downloaded, fr.paths, config.repos);
   const out: FetchRunResult = { packages: pkgs, downloaded: fr.downloaded.length, cached: fr.cached.length };
   if (o.updateLockfile) {
     const path = join(o.configDir, `manifest-lock.${o.arch}.json`);
@@ -78,4 +69,41 @@ export async function fetchForBuild(o: FetchRunOptions): Promise<FetchRunResult>
     out.lockfileWritten = path;
   }
   return out;
+}
+
+/**
+ * Check what was just downloaded beyond the repodata checksum: the RPM's own
+ * header and payload digests, and its OpenPGP signature against the repo's
+ * gpgkey when gpgcheck is on. A package that fails is removed from the cache.
+ */
+async function verifyDownloaded(pkgs: Package[], paths: Map<string, string>, repos: ConfigRepo['repos']): Promise<void> {
+  const keyrings = new Map<string, PgpKeyring | null>();
+  for (const p of pkgs) {
+    const repo = repos.find((r) => r.id === p.repo.id);
+    const path = paths.get(p.nevra);
+    if (!path) continue;
+    let keyring: PgpKeyring | undefined;
+    if (repo?.gpgcheck) {
+      if (!keyrings.has(repo.id)) keyrings.set(repo.id, await loadKeyring(repo));
+      keyring = keyrings.get(repo.id) ?? undefined;
+    }
+    try {
+      await verifyRpm(path, { label: p.nevra, ...(keyring ? { keyring, requireSignature: true } : {}) });
+    } catch (e) {
+      await rm(path, { force: true });
+      throw e;
+    }
+  }
+}
+
+async function loadKeyring(repo: ConfigRepo['repos'][number]): Promise<PgpKeyring> {
+  const texts: string[] = [];
+  for (const k of repo.gpgkey) {
+    if (/^https?:/.test(k)) throw new InvalidInputError(`repo ${repo.id}: gpgkey ${k}: only keys shipped in the config (file paths) are supported; download it into the config`);
+    texts.push(await readFile(k.replace(/^file:\/\//, ''), 'utf8').catch(() => {
+      throw new InvalidInputError(`repo ${repo.id}: gpgkey ${k} does not exist`);
+    }));
+  }
+  if (texts.length === 0) throw new InvalidInputError(`repo ${repo.id}: gpgcheck=1 but no gpgkey is configured`);
+  return PgpKeyring.fromArmored(texts.join('\n'));
 }

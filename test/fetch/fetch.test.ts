@@ -91,3 +91,42 @@ test('an unreachable repository is a one-line error naming it', async () => {
   assert.match(r.stderr, /^error: .*mini/m);
   assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
 });
+
+test('gpgcheck: signed packages verify against the repo gpgkey; a wrong key fails naming the package', async () => {
+  const { execFileSync } = await import('node:child_process');
+  const { readdirSync } = await import('node:fs');
+  const { makeGpgKey } = await import('../util/exec.js');
+  const signedRepo = join(work, 'signed-repo');
+  buildRpms([{ version: '3.0', release: '1', arch: 'noarch', packages: [{ name: 'signed-pkg' }] }], signedRepo, join(work, 'rpmbuild-signed'));
+  const good = await makeGpgKey(join(work, 'gnupg-good'), 'packager', work);
+  const evil = await makeGpgKey(join(work, 'gnupg-evil'), 'evil', work);
+  // rpmbuild puts packages in per-arch subdirectories
+  const rpms = (readdirSync(signedRepo, { recursive: true }) as string[]).filter((n) => n.endsWith('.rpm'));
+  assert.ok(rpms.length > 0);
+  for (const f of rpms) execFileSync('rpmsign', ['--define', '__gpg /usr/bin/gpg', '--define', '_gpg_name packager@example.com', '--addsign', join(signedRepo, f)], { env: good.env, stdio: 'ignore' });
+  createrepo(signedRepo);
+  const srv = await serveDir(signedRepo);
+  try {
+    const cfg = join(work, 'config-signed');
+    mkdirSync(cfg, { recursive: true });
+    writeFileSync(join(cfg, 'manifest.yaml'), 'ref: my/${basearch}/coreos/stable\nrepos: [signed]\npackages: [signed-pkg]\n');
+    const run1 = async (key: string, dir: string) => {
+      writeFileSync(join(cfg, 'signed.repo'), `[signed]\nname=signed\nbaseurl=${srv.url}/\ngpgcheck=1\ngpgkey=file://${key}\n`);
+      mkdirSync(dir, { recursive: true });
+      const { spawn } = await import('node:child_process');
+      return new Promise<{ status: number; stderr: string }>((res) => {
+        const c = spawn(CF, ['fetch', '--config', cfg, '--arch', 'x86_64'], { cwd: dir });
+        let stderr = '';
+        c.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+        c.on('close', (code) => res({ status: code ?? -1, stderr }));
+      });
+    };
+    const ok1 = await run1(good.publicKey, join(work, 'b-good'));
+    assert.equal(ok1.status, 0, ok1.stderr);
+    const bad = await run1(evil.publicKey, join(work, 'b-evil'));
+    assert.equal(bad.status, 1);
+    assert.match(bad.stderr, /^error: .*signed-pkg.*signature/m);
+  } finally {
+    await srv.close();
+  }
+});

@@ -2,7 +2,6 @@ import { promises as fsp } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { AlreadyExistsError, NotFoundError } from '../errors.js';
 import { KeyFile } from '../util/keyfile.js';
-import { writeFileAtomic } from '../util/fs.js';
 import { Repo } from './repo/repo.js';
 import { validateRemoteName } from './repo/refs.js';
 
@@ -135,4 +134,3 @@ export async function deleteRemote(repo: Repo, name: string, opts: { ifExists?: 
   }
 }
 
-export { writeFileAtomic };

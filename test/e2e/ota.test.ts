@@ -7,7 +7,7 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { CF, cf, ok, run } from '../util/exec.js';
+import { CF, cf, makeGpgKey, ok, run } from '../util/exec.js';
 import { mkdtempSync, mkdirSync, writeFileSync, rmSync, readFileSync, readdirSync, cpSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -39,11 +39,7 @@ function osTree(dir: string, version: string, extra: Record<string, string> = {}
 before(async () => {
   work = mkdtempSync(join(tmpdir(), 'cf-ota-'));
   gpgHome = join(work, 'gnupg');
-  mkdirSync(gpgHome, { mode: 0o700 });
-  const env = { ...process.env, GNUPGHOME: gpgHome };
-  await ok('gpg', ['--batch', '--passphrase', '', '--quick-gen-key', 'My OS <release@example.com>', 'rsa2048', 'sign', 'never'], env);
-  keyId = (await ok('gpg', ['--batch', '--with-colons', '--list-keys', 'release@example.com'], env)).split('\n').find((l) => l.startsWith('pub:'))!.split(':')[4]!;
-  writeFileSync(join(work, 'release.asc'), await ok('gpg', ['--batch', '--armor', '--export', keyId], env));
+  keyId = (await makeGpgKey(gpgHome, 'release', work)).keyId;
 });
 after(() => rmSync(work, { recursive: true, force: true }));
 

@@ -6,7 +6,7 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { CF, cf, ok, ostree, run } from '../util/exec.js';
+import { CF, cf, makeGpgKey, ok, ostree, run } from '../util/exec.js';
 import { mkdtempSync, mkdirSync, writeFileSync, rmSync, readFileSync, appendFileSync, existsSync, cpSync, symlinkSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
@@ -112,11 +112,7 @@ test('coreforge pull applies deltas made by the real ostree (incl. rollsum reuse
 
 test('a GPG-signed commit shipped by delta carries its signatures in the superblock', async () => {
   const gpgHome = join(work, 'gnupg');
-  mkdirSync(gpgHome, { mode: 0o700 });
-  const env = { ...process.env, GNUPGHOME: gpgHome };
-  await ok('gpg', ['--batch', '--passphrase', '', '--quick-gen-key', 'D <d@example.com>', 'rsa2048', 'sign', 'never'], env);
-  const keyId = (await ok('gpg', ['--batch', '--with-colons', '--list-keys', 'd@example.com'], env)).split('\n').find((l) => l.startsWith('pub:'))!.split(':')[4]!;
-  writeFileSync(join(work, 'd.asc'), await ok('gpg', ['--batch', '--armor', '--export', keyId], env));
+  const { keyId } = await makeGpgKey(gpgHome, 'd', work);
   const repo = join(work, 'signed');
   await cf(`--repo=${repo}`, 'init', '--mode=archive');
   const c = (await cf(`--repo=${repo}`, 'commit', '-b', 'os', `--tree=dir=${v1}`, `--gpg-sign=${keyId}`, `--gpg-homedir=${gpgHome}`)).trim();

@@ -5,7 +5,7 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { CF, cf, ok, ostree, run } from '../util/exec.js';
+import { CF, cf, makeGpgKey, ok, ostree, run } from '../util/exec.js';
 import { mkdtempSync, mkdirSync, writeFileSync, rmSync, existsSync } from 'node:fs';
 import { generateKeyPairSync } from 'node:crypto';
 import { tmpdir } from 'node:os';
@@ -25,11 +25,7 @@ before(async () => {
   mkdirSync(join(tree, 'etc'), { recursive: true });
   writeFileSync(join(tree, 'etc/os-release'), 'ID=test\n');
   gpgHome = join(work, 'gnupg');
-  mkdirSync(gpgHome, { mode: 0o700 });
-  const env = { ...process.env, GNUPGHOME: gpgHome };
-  await ok('gpg', ['--batch', '--passphrase', '', '--quick-gen-key', 'Builder <builder@example.com>', 'rsa2048', 'sign', 'never'], env);
-  keyId = (await ok('gpg', ['--batch', '--with-colons', '--list-keys', 'builder@example.com'], env)).split('\n').find((l) => l.startsWith('pub:'))!.split(':')[4]!;
-  writeFileSync(join(work, 'builder.asc'), await ok('gpg', ['--batch', '--armor', '--export', keyId], env));
+  keyId = (await makeGpgKey(gpgHome, 'builder', work)).keyId;
 });
 after(() => rmSync(work, { recursive: true, force: true }));
 

@@ -108,9 +108,11 @@ test('a publish killed at any point leaves a target the real client can pull fro
     for (let f = 0; f < 40; f++) writeFileSync(join(base, 'usr/lib', `f${f}`), randomBytes(20_000 + i));
     const c = await makeBuild(`41.${i}`, base, prev);
     const child = spawn(CF, ['publish', '--builddir', buildDir, '--repo', join(work, 'pub'), '--to', join(work, 'www'), `--gpg-sign=${gpg.keyId}`, `--gpg-homedir=${gpg.home}`], { stdio: 'ignore' });
+    // listen before the kill: on a fast machine the publish may already have finished
+    const closed = new Promise((r) => child.on('close', r));
     await new Promise((r) => setTimeout(r, 150 + i * 250));
     child.kill('SIGKILL');
-    await new Promise((r) => child.on('close', r));
+    await closed;
     const www = new RepoServer({ repos: [{ path: join(work, 'www') }] });
     const { url } = await www.start();
     try {

@@ -126,6 +126,8 @@ export const commitVerb: OstreeVerb = {
     }
 
     const trees = o.tree.length > 0 ? o.tree : [`dir=${p.args[0] ?? '.'}`];
+    // parsed before the walk, as ostree does: a bad SOURCE_DATE_EPOCH fails fast
+    const timestamp = o.timestamp ? parseDateTime(o.timestamp) : defaultTimestamp(ctx.env);
     const tx = await Transaction.begin(repo);
     try {
       let mtree = new MutableTree();
@@ -188,7 +190,6 @@ export const commitVerb: OstreeVerb = {
         }
         finalMeta = dictInGhashOrder(merged);
       }
-      const timestamp = o.timestamp ? parseDateTime(o.timestamp) : defaultTimestamp(ctx.env);
       let body = o.body ?? '';
       if (o['body-file']) body = await fsp.readFile(resolve(ctx.cwd, o['body-file']), 'utf8');
       const csum = await writeCommit(tx, root, { parent, subject: o.subject ?? '', body, metadata: finalMeta, timestamp });

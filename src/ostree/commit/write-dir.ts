@@ -121,7 +121,11 @@ export async function writeDirectoryToMtree(tx: Transaction, dir: string, mtree:
       if (pool.failed) return;
       const fsPath = join(fsDir, name);
       const path = relDir === '/' ? `/${name}` : `${relDir}/${name}`;
-      const st = await fsp.lstat(fsPath);
+      const st = await fsp.lstat(fsPath).catch((e: unknown) => {
+        // something else changed the tree under the walk (ostree fails the same way)
+        if (isErrno(e, 'ENOENT')) throw new InvalidInputError(`${fsPath}: removed while it was being committed`);
+        throw e;
+      });
       const info = applyModifier(path, st, mod);
       if (!info) continue;
       const fmt = st.mode & S_IFMT;

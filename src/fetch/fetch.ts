@@ -22,6 +22,8 @@ export interface FetchRunOptions {
 
 export interface FetchRunResult {
   packages: Package[];
+  /** NEVRA → the RPM file in cache/pkgs. */
+  paths: Map<string, string>;
   downloaded: number;
   cached: number;
   lockfileWritten?: string;
@@ -57,7 +59,7 @@ export async function fetchForBuild(o: FetchRunOptions): Promise<FetchRunResult>
     onProgress: (ev) => o.onProgress?.({ phase: 'download', done: ev.done, total: ev.total, name: ev.pkg.name }),
   });
   await verifyDownloaded(fr.downloaded, fr.paths, config.repos);
-  const out: FetchRunResult = { packages: pkgs, downloaded: fr.downloaded.length, cached: fr.cached.length };
+  const out: FetchRunResult = { packages: pkgs, paths: fr.paths, downloaded: fr.downloaded.length, cached: fr.cached.length };
   if (o.updateLockfile) {
     const path = join(o.configDir, `manifest-lock.${o.arch}.json`);
     const text = formatLockfile({

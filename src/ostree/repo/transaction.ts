@@ -209,25 +209,18 @@ export class Transaction {
       throw new Error(`content worker failed on ${path}: ${r.error}`);
     }
     const csum = r.checksum;
-    const tmp = r.tmp;
+    const rel = this.relFor(ObjectType.File, csum);
     try {
       this.checkExpected(csum, expected);
     } catch (e) {
-      if (tmp) await fsp.rm(tmp, { force: true });
+      if (r.staged) await fsp.rm(this.stagedPath(rel), { force: true });
       throw e;
     }
-    if (!tmp) return csum;
-    let adopted = false;
-    await this.dedupe(ObjectType.File, csum, async () => {
-      await this.ensureStagingDir(csum);
-      const rel = this.relFor(ObjectType.File, csum);
-      await fsp.rename(tmp, this.stagedPath(rel));
+    if (r.staged && !this.staged.has(rel)) {
       this.staged.set(rel, ObjectType.File);
       this.stats.contentWritten++;
       this.stats.contentBytesWritten += size;
-      adopted = true;
-    });
-    if (!adopted) await fsp.rm(tmp, { force: true });
+    }
     return csum;
   }
 

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync, existsSync } from 'node:fs';
+import { linkSync, mkdtempSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { InvalidInputError, NotFoundError } from '../errors.js';
@@ -61,6 +61,7 @@ test('splitPasswd: root stays in /etc, the rest moves to /usr/lib; etc-group-mem
     writeFileSync(join(root, 'usr/etc/.pwd.lock'), '');
     // An existing /usr/lib/passwd is appended to, as rpm-ostree opens it O_APPEND.
     writeFileSync(join(root, 'usr/lib/passwd'), 'pre:x:5:5::/:/sbin/nologin\n');
+    linkSync(join(root, 'usr/lib/passwd'), join(root, 'pkgcache-object'));
     await splitPasswd(root, tf({ 'etc-group-members': ['wheel', 'sudo'] }));
     assert.equal(readFileSync(join(root, 'usr/etc/passwd'), 'utf8'), 'root:x:0:0:Super User:/root:/bin/bash\ntoor:x:0:0:alias:/root:/bin/sh\n');
     assert.equal(
@@ -70,6 +71,7 @@ test('splitPasswd: root stays in /etc, the rest moves to /usr/lib; etc-group-mem
     assert.equal(readFileSync(join(root, 'usr/etc/group'), 'utf8'), 'root:x:0:\nwheel:x:10:core\nsudo:x:16:\n');
     assert.equal(readFileSync(join(root, 'usr/lib/group'), 'utf8'), 'bin:x:1:\ndaemon:x:2:\nwheel:x:10:core\nsudo:x:16:\ncore:x:1000:\nadm:x:4:a,b\n');
     assert.equal(statSync(join(root, 'usr/etc/passwd')).mode & 0o7777, 0o644);
+    assert.equal(readFileSync(join(root, 'pkgcache-object'), 'utf8'), 'pre:x:5:5::/:/sbin/nologin\n', 'a hardlinked file is not written through');
     // lstchg blanked only for locked ('!') / no-password ('*') accounts; the mode is kept.
     assert.equal(
       readFileSync(join(root, 'usr/etc/shadow'), 'utf8'),

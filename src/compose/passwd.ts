@@ -288,8 +288,12 @@ export async function splitPasswd(rootfs: string, tf: LoadedTreefile, opts: Spli
     if (text === null) throw new NotFoundError(`/${etcDir}/${name} not found: no package created it (the 'setup' package provides it in Fedora); rpm-ostree needs it to split ${name} into /usr/lib/${name}`);
     return text;
   };
+  // rpm-ostree appends (O_APPEND, created 0644). Rewriting via rename instead never writes through a hardlink
+  // into the pkgcache should a package ship the file.
   const append = async (path: string, text: string): Promise<void> => {
-    await fsp.appendFile(path, text, { mode: 0o644 });
+    const st = await fsp.stat(path).catch(() => null);
+    const old = st ? await fsp.readFile(path, 'utf8') : '';
+    await replaceFile(path, old + text, st ? st.mode & 0o7777 : 0o644);
   };
 
   const users = parsePasswd(await need('passwd'), `/${etcDir}/passwd`);

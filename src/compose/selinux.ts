@@ -16,7 +16,7 @@
  *  - `<<none>>` means "no label" (ENOENT), and so does no match.
  * The result is identical to `matchpathcon -N -f FILE_CONTEXTS -m TYPE PATH` (tested against it).
  */
-import { promises as fsp } from 'node:fs';
+import { promises as fsp, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { InvalidInputError, NotFoundError, isErrno } from '../errors.js';
 import { makeXattrs } from '../ostree/objects/xattrs.js';
@@ -287,15 +287,28 @@ export class FileContexts {
     const key = this.normalizeKey(path);
     const fileStem = stemOfKey(key);
     const type = mode & S_IFMT;
-    const candidates: number[] = [...this.unprefixed];
+    // Candidate lists (each ascending): specs whose literal prefix starts the key. They are merged lazily from the
+    // highest index down, so the scan stops at the first (= libselinux's last) match without sorting them all.
+    const lists: number[][] = this.unprefixed.length ? [this.unprefixed] : [];
     for (const len of this.prefixLengths) {
       if (len > key.length) break;
       const l = this.byPrefix.get(key.slice(0, len));
-      if (l) for (const i of l) candidates.push(i);
+      if (l) lists.push(l);
     }
-    candidates.sort((a, b) => b - a);
-    for (const i of candidates) {
-      const s = this.specs[i]!;
+    const pos = lists.map((l) => l.length - 1);
+    for (;;) {
+      let best = -1;
+      let bi = -1;
+      for (let j = 0; j < lists.length; j++) {
+        const p = pos[j]!;
+        if (p >= 0 && lists[j]![p]! > best) {
+          best = lists[j]![p]!;
+          bi = j;
+        }
+      }
+      if (bi < 0) break;
+      pos[bi]!--;
+      const s = this.specs[best]!;
       if (s.stem !== null && s.stem !== fileStem) continue;
       if (type !== 0 && s.mode !== 0 && s.mode !== type) continue;
       if (!compile(s).test(key)) continue;
@@ -444,15 +457,15 @@ export async function labelTree(rootfs: string, opts: LabelTreeOptions = {}): Pr
     out.set(path, { xattrs: makeXattrs({ 'security.selinux': selinuxXattrValue(ctx) }) });
   };
   label('/', 0o040000);
-  const walk = async (rel: string): Promise<void> => {
-    const entries = await fsp.readdir(join(rootfs, rel), { withFileTypes: true });
-    entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-    for (const d of entries) {
+  // Synchronous readdir: one thread-pool round trip per directory costs more than the lookups themselves.
+  const stack = [''];
+  while (stack.length > 0) {
+    const rel = stack.pop()!;
+    for (const d of readdirSync(join(rootfs, rel), { withFileTypes: true })) {
       const path = `${rel}/${d.name}`;
       label(path, DIRENT_MODE(d));
-      if (d.isDirectory()) await walk(path);
+      if (d.isDirectory()) stack.push(path);
     }
-  };
-  await walk('');
+  }
   return out;
 }

@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { readRpmHeader } from '../rpm/file/index.js';
 import { RpmBuilder, rpmbuildAvailable, type SpecOptions } from '../rpm/testing/rpmbuild.js';
 import { xattrNameString } from '../ostree/objects/xattrs.js';
-import { fcapsToXattr, parseCapText, resolveRpmOwners } from './owners.js';
+import { fcapsToXattr, mergeFileMetaMaps, parseCapText, resolveRpmOwners } from './owners.js';
+import { makeXattrs } from '../ostree/objects/xattrs.js';
 import type { ComposePackage } from './types.js';
 
 function hostHasSetcap(): boolean {
@@ -175,4 +176,15 @@ test('resolveRpmOwners canonicalizes non-usrmove paths through the tree\'s top-l
     b.dispose();
     rmSync(root, { recursive: true, force: true });
   }
+});
+
+test('mergeFileMetaMaps merges owners and labels per path, xattrs by name', () => {
+  const owners = new Map([['/usr/bin/ping', { uid: 0, gid: 0, xattrs: makeXattrs({ 'security.capability': new Uint8Array([1, 2]) }) }], ['/usr/lib/x', { uid: 5, gid: 6 }]]);
+  const labels = new Map([['/usr/bin/ping', { xattrs: makeXattrs({ 'security.selinux': 'a\0' }) }], ['/', { xattrs: makeXattrs({ 'security.selinux': 'r\0' }) }]]);
+  const m = mergeFileMetaMaps(owners, labels);
+  assert.deepEqual(m.get('/usr/bin/ping')!.xattrs!.map(([n]) => xattrNameString(n)), ['security.capability', 'security.selinux']);
+  assert.equal(m.get('/usr/bin/ping')!.uid, 0);
+  assert.deepEqual(m.get('/usr/lib/x'), { uid: 5, gid: 6 });
+  assert.equal(m.size, 3);
+  assert.equal(owners.get('/usr/bin/ping')!.xattrs!.length, 1, 'inputs untouched');
 });

@@ -11,7 +11,7 @@
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { InvalidInputError, isErrno } from '../errors.js';
-import { makeXattrs } from '../ostree/objects/xattrs.js';
+import { canonicalizeXattrs, makeXattrs, xattrNameString, type Xattrs } from '../ostree/objects/xattrs.js';
 import { PasswdDb } from './passwd.js';
 import type { ComposePackage, FileMeta, FileMetaMap } from './types.js';
 
@@ -278,6 +278,31 @@ export async function resolveRpmOwners(rootfs: string, pkgs: readonly ComposePac
       // rpm-ostree re-applies the header mode after the chown (which drops setuid); only matters for those bits.
       if (type === S_IFREG && suid) meta.mode = f.mode & 0o7777;
       out.set(`/${finalPath}`, meta);
+    }
+  }
+  return out;
+}
+
+/**
+ * Merges FileMeta maps (e.g. RPM owners, then SELinux labels) into a new map: for a path in several maps, later
+ * uid/gid/mode win and xattrs are merged by name (later wins). The inputs are not modified.
+ */
+export function mergeFileMetaMaps(...maps: FileMetaMap[]): FileMetaMap {
+  const out: FileMetaMap = new Map();
+  for (const m of maps) {
+    for (const [path, meta] of m) {
+      const prev = out.get(path);
+      if (!prev) {
+        out.set(path, { ...meta, ...(meta.xattrs ? { xattrs: [...meta.xattrs] } : {}) });
+        continue;
+      }
+      const merged: FileMeta = { ...prev, ...meta };
+      if (prev.xattrs || meta.xattrs) {
+        const byName = new Map<string, Xattrs[number]>();
+        for (const x of [...(prev.xattrs ?? []), ...(meta.xattrs ?? [])]) byName.set(xattrNameString(x[0]), x);
+        merged.xattrs = canonicalizeXattrs([...byName.values()]);
+      }
+      out.set(path, merged);
     }
   }
   return out;

@@ -89,7 +89,8 @@ test('writeRpmdb: doc files are recorded as installed (as rpm-ostree, no NODOCS)
     );
     await writeRpmdb(join(work, 'nodocs'), [p], { sourceDateEpoch: 1 });
     assert.equal(rpmq(join(work, 'nodocs'), ['-q', 'docs', '--qf', '[%{FILENAMES} %{FILESTATES:fstate}\\n]']), '/usr/bin/docs normal\n/usr/share/doc/docs/README normal\n');
-    await writeRpmdb(join(work, 'empty'), [], { sourceDateEpoch: 1 });
+    await writeRpmdb(join(work, 'empty'), [], { sourceDateEpoch: 1, backend: 'sqlite' });
+    await assert.rejects(writeRpmdb(join(work, 'bdb'), [p], { backend: 'bdb' }), /only the sqlite rpmdb backend is supported/);
     assert.deepEqual(readdirSync(join(work, 'empty/usr/share/rpm')), ['rpmdb.sqlite']);
     assert.equal(rpmq(join(work, 'empty'), ['-qa']), '');
   } finally {

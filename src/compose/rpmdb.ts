@@ -18,7 +18,7 @@ import { promises as fsp } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CoreforgeError, NotFoundError } from '../errors.js';
+import { CoreforgeError, NotFoundError, UnsupportedError } from '../errors.js';
 import type { ComposePackage } from './types.js';
 
 /** rpm-ostree's RPMOSTREE_RPMDB_LOCATION. */
@@ -34,6 +34,8 @@ export class RpmdbError extends CoreforgeError {
 }
 
 export interface WriteRpmdbOptions {
+  /** The treefile's `rpmdb` backend; only sqlite (the default) is written (bdb/ndb/target are refused). */
+  backend?: string;
   /** INSTALLTIME/INSTALLTID of every package; default: SOURCE_DATE_EPOCH of the environment, else the clock. */
   sourceDateEpoch?: number;
   /** Also write the /var/lib/rpm and /usr/lib/sysimage/rpm links and the %_dbpath macro file (default true). */
@@ -90,6 +92,7 @@ const byNevra = (a: ComposePackage, b: ComposePackage): number => (a.name < b.na
  * result does not depend on the caller's order; rpm orders the transaction itself.
  */
 export async function writeRpmdb(rootfs: string, pkgs: readonly ComposePackage[], opts: WriteRpmdbOptions = {}): Promise<void> {
+  if (opts.backend !== undefined && opts.backend !== 'sqlite') throw new UnsupportedError(`rpmdb: ${opts.backend}: only the sqlite rpmdb backend is supported`);
   const dbdir = join(rootfs, RPMDB_LOCATION);
   await fsp.rm(dbdir, { recursive: true, force: true });
   await fsp.mkdir(dbdir, { recursive: true, mode: 0o755 });

@@ -60,7 +60,9 @@ describe('writeOstreeTar (checked with the real ostree)', () => {
     assert.equal(names[0], './');
     assert.ok(names.includes('./config') && names.includes(`./refs/heads/${REF}`) && names.includes('./refs/heads/2'));
     assert.ok(list.every((l) => l.includes('0/0')), 'owned by 0/0');
-    assert.deepEqual([...names].sort(), names.slice().sort(), 'names already sorted');
+    const key = (n: string) => n.replace(/\/$/, '').replaceAll('/', '\u0001');
+    assert.deepEqual(names, [...names].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0)), 'entries in component-wise order, each directory before its contents');
+    for (const n of names.filter((x) => x.endsWith('/') && x !== './')) assert.ok(names.indexOf(n) < names.findIndex((y) => y !== n && y.startsWith(n)) || !names.some((y) => y !== n && y.startsWith(n)), n);
     assert.equal(names.filter((n) => n.endsWith('.commit')).length, 1, 'only the requested commit');
     assert.equal(names.filter((n) => n.endsWith('.commitmeta')).length, 1, 'its detached metadata');
 

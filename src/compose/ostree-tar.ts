@@ -9,8 +9,7 @@ import { ObjectType } from '../ostree/objects/types.js';
 import { pullLocal } from '../ostree/pull-local.js';
 import { validateRef } from '../ostree/repo/refs.js';
 import { Repo } from '../ostree/repo/repo.js';
-import { traverseCommit } from '../ostree/traverse.js';
-import { fsyncDir, randomName } from '../util/fs.js';
+import { fsyncDir, mapLimit, randomName } from '../util/fs.js';
 import { TarWriter, type TarEntry } from '../util/tar.js';
 
 /**
@@ -123,16 +122,45 @@ interface PlannedEntry {
   size: number;
 }
 
-const comparePaths = (a: string, b: string): number => {
-  // component-wise byte order: a directory sorts right before its contents
-  const pa = a.split('/');
-  const pb = b.split('/');
-  for (let i = 0; i < Math.min(pa.length, pb.length); i++) {
-    const c = Buffer.compare(Buffer.from(pa[i]!), Buffer.from(pb[i]!));
-    if (c !== 0) return c;
+/**
+ * Sort key giving component-wise byte order (a directory right before its contents): every
+ * path here is ASCII (object paths, validated ref names, fixed names), so mapping '/' below
+ * every other character makes plain string order the component order.
+ */
+const sortKey = (p: string): string => p.replaceAll('/', '\u0001');
+
+/** Every object of one commit (no parents), dirtrees loaded concurrently level by level. */
+async function commitObjects(repo: Repo, commit: Checksum, concurrency: number): Promise<string[]> {
+  const c = await repo.loadCommit(commit);
+  const out = [repo.objectRelPath(ObjectType.Commit, commit)];
+  const seen = new Set<string>();
+  let level: Array<[Checksum, Checksum]> = [[c.rootTree, c.rootMeta]];
+  while (level.length > 0) {
+    const todo: Checksum[] = [];
+    for (const [tree, meta] of level) {
+      if (!seen.has(`m${meta}`)) {
+        seen.add(`m${meta}`);
+        out.push(repo.objectRelPath(ObjectType.DirMeta, meta));
+      }
+      if (!seen.has(`t${tree}`)) {
+        seen.add(`t${tree}`);
+        out.push(repo.objectRelPath(ObjectType.DirTree, tree));
+        todo.push(tree);
+      }
+    }
+    const trees = await mapLimit(todo, concurrency, (t) => repo.loadDirTree(t));
+    level = [];
+    for (const dt of trees) {
+      for (const f of dt.files) {
+        if (seen.has(`f${f.checksum}`)) continue;
+        seen.add(`f${f.checksum}`);
+        out.push(repo.objectRelPath(ObjectType.File, f.checksum));
+      }
+      for (const d of dt.dirs) level.push([d.treeChecksum, d.metaChecksum]);
+    }
   }
-  return pa.length - pb.length;
-};
+  return out;
+}
 
 export async function writeOstreeTar(srcRepo: Repo, commit: Checksum, ref: string | null, outFile: string, opts: OstreeTarOptions = {}): Promise<OstreeTarResult> {
   assertChecksum(commit);
@@ -157,8 +185,7 @@ export async function writeOstreeTar(srcRepo: Repo, commit: Checksum, ref: strin
       await pullLocal(repo, srcRepo, [commit], { noRefs: true });
     }
 
-    const objects: string[] = [];
-    for await (const o of traverseCommit(repo, commit, { depth: 0 })) objects.push(repo.objectRelPath(o.type, o.checksum));
+    const objects = await commitObjects(repo, commit, 16);
     if (await repo.hasObject(ObjectType.CommitMeta, commit)) objects.push(repo.objectRelPath(ObjectType.CommitMeta, commit));
 
     const planned: PlannedEntry[] = [{ path: '.', kind: 'dir', size: 0 }, { path: 'config', kind: 'file', data: Buffer.from(ARCHIVE_CONFIG), size: ARCHIVE_CONFIG.length }];
@@ -172,7 +199,9 @@ export async function writeOstreeTar(srcRepo: Repo, commit: Checksum, ref: strin
     }
     for (const d of dirs) planned.push({ path: d, kind: 'dir', size: 0 });
     for (const rel of objects) planned.push({ path: rel, kind: 'file', src: join(repo.path, rel), size: -1 });
-    planned.sort((a, b) => comparePaths(a.path, b.path));
+    const keyed = planned.map((e) => [sortKey(e.path), e] as const);
+    keyed.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+    const sorted = keyed.map((k) => k[1]);
 
     const tmpOut = join(dirname(outFile), `.${basename(outFile)}.${randomName('tmp')}`);
     const digest = new Digest();
@@ -189,9 +218,9 @@ export async function writeOstreeTar(srcRepo: Repo, commit: Checksum, ref: strin
       let next = 0;
       const window = opts.concurrency ?? 64;
       try {
-        for (const [i, e] of planned.entries()) {
-          for (; next < planned.length && next <= i + window; next++) {
-            const f = planned[next]!;
+        for (const [i, e] of sorted.entries()) {
+          for (; next < sorted.length && next <= i + window; next++) {
+            const f = sorted[next]!;
             if (f.src) {
               const p = openObject(f.src, `${f.path} of commit ${commit}`);
               p.catch(() => undefined);

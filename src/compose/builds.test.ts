@@ -105,7 +105,9 @@ describe('builds/ writer (cosa layout), read back by src/publish', () => {
     const prev = await previousBuild(work, 'x86_64');
     assert.ok(prev);
     assert.equal(prev.id, '40.20240601.dev.0');
-    assert.equal(prev.meta['rpm-ostree-inputhash'], 'a'.repeat(64));
+    assert.equal(prev.inputhash, 'a'.repeat(64));
+    assert.equal(prev.version, '40.20240601.dev.0');
+    assert.equal(prev.commit, c1);
     assert.deepEqual(prev.pkglist?.map((p) => p.name), ['bash', 'kernel', 'old']);
     const w = await writeBuild(await base('40.20240601.dev.1', c2, { previous: prev, parent: prev }));
     assert.deepEqual(w.meta.pkgdiff, [

@@ -76,6 +76,12 @@ export interface PreviousBuild {
   arch: string;
   dir: string;
   meta: BuildMeta;
+  /** meta.json `ostree-commit`: the parent of the next commit. */
+  commit: Checksum;
+  /** meta.json `rpm-ostree-inputhash` (the next build with the same hash has no changes). */
+  inputhash?: string;
+  /** meta.json `ostree-version` (what rpm-ostree increments from). */
+  version?: string;
   /** commitmeta.json, or null if the build has none. */
   commitmeta: Record<string, unknown> | null;
   /** From commitmeta.json `rpmostree.rpmdb.pkglist`; null if not recorded. */
@@ -112,7 +118,16 @@ export async function loadBuild(buildDir: string, id: string, arch: string): Pro
   if (typeof meta !== 'object' || !/^[0-9a-f]{64}$/.test(String(meta['ostree-commit']))) throw new InvalidInputError(`${metaPath}: ostree-commit: not a checksum`);
   const cmPath = join(dir, 'commitmeta.json');
   const commitmeta = await readJsonFile<Record<string, unknown>>(cmPath);
-  return { id, arch, dir, meta, commitmeta, pkglist: pkglistFromJson(commitmeta, cmPath) };
+  const inputhash = meta['rpm-ostree-inputhash'];
+  const version = meta['ostree-version'];
+  return {
+    id, arch, dir, meta,
+    commit: meta['ostree-commit'],
+    ...(typeof inputhash === 'string' ? { inputhash } : {}),
+    ...(typeof version === 'string' ? { version } : {}),
+    commitmeta,
+    pkglist: pkglistFromJson(commitmeta, cmPath),
+  };
 }
 
 /** The newest build that has `arch` (cosa get_latest_for_arch), or null if there is none. */

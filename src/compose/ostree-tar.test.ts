@@ -116,6 +116,7 @@ describe('writeOstreeTar (checked with the real ostree)', () => {
   it('refuses bad refs, missing and partial commits', async () => {
     const repo = await Repo.open(src);
     await assert.rejects(writeOstreeTar(repo, commit, 'bad ref', join(dir, 'e.tar')), InvalidInputError);
+    await assert.rejects(writeOstreeTar(repo, commit, REF, join(dir, 'e.tar'), { extraRefs: [`${REF}/sub`] }), /cannot both exist/);
     await assert.rejects(writeOstreeTar(repo, 'f'.repeat(64), REF, join(dir, 'e.tar')), NotFoundError);
     // ostree pull-local would refuse the ref: the commit is bound to other refs
     await assert.rejects(writeOstreeTar(repo, commit, 'other/ref', join(dir, 'e.tar')), /ref binding/);

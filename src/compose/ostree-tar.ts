@@ -164,8 +164,12 @@ async function commitObjects(repo: Repo, commit: Checksum, concurrency: number):
 
 export async function writeOstreeTar(srcRepo: Repo, commit: Checksum, ref: string | null, outFile: string, opts: OstreeTarOptions = {}): Promise<OstreeTarResult> {
   assertChecksum(commit);
-  const refs = [...(ref ? [ref] : []), ...(opts.extraRefs ?? [])];
-  for (const r of refs) validateRef(r);
+  const refs = [...new Set([...(ref ? [ref] : []), ...(opts.extraRefs ?? [])])];
+  for (const r of refs) {
+    validateRef(r);
+    const clash = refs.find((o) => o.startsWith(`${r}/`));
+    if (clash) throw new InvalidInputError(`refs '${r}' and '${clash}' cannot both exist (one would be a file, the other a directory)`);
+  }
   if (!(await srcRepo.hasObject(ObjectType.Commit, commit))) throw new NotFoundError(`${srcRepo.path}: no commit ${commit}`);
   if (await srcRepo.isCommitPartial(commit)) throw new InvalidInputError(`${srcRepo.path}: commit ${commit} is partial; cannot write a complete OSTree artifact`);
   // ostree pull-local checks ostree.ref-binding: a ref the commit is not bound to would fail at import

@@ -38,6 +38,12 @@ export interface CheckoutOptions {
   skipList?: Set<string>;
   /** -M: suppress directory mode bits outside 0775. */
   bareuseronlyDirs?: boolean;
+  /**
+   * Called for every file this checkout placed at `path`: `linked` when it is
+   * a hardlink of the repository object, false when it was written (copied).
+   * Not called for existing files a union checkout kept.
+   */
+  onFile?: (path: string, obj: ContentObject, linked: boolean) => void | Promise<void>;
 }
 
 /** Why a file of this repository mode cannot be hardlinked in this checkout mode (ostree's no_copy_fallback messages). */
@@ -178,7 +184,9 @@ async function checkoutFile(repo: Repo, obj: ContentObject, path: string, opts: 
   if (!copyAnyway && !opts.forceCopy && opts.requireHardlinks && !hardlinkable && !bareUserSymlink) throw new InvalidInputError(hardlinkRefusal(repo));
   // an object found in a parent repository of another mode has another on-disk form: copy it
   if (!copyAnyway && hardlinkable && (obj.storedMode ?? repo.mode) === repo.mode && !bareUserSymlink && !(h.isSymlink && repo.mode !== 'bare')) {
-    if (await hardlinkObject(obj, path, opts, repo.mode)) return;
+    const r = await hardlinkObject(obj, path, opts, repo.mode);
+    if (r === 'linked') await opts.onFile?.(path, obj, true);
+    if (r) return;
   }
   const existing = await fsp.lstat(path).catch(() => null);
   if (existing) {
@@ -205,13 +213,18 @@ async function checkoutFile(repo: Repo, obj: ContentObject, path: string, opts: 
     if (existing) await fsp.rm(target, { force: true });
     throw e;
   }
+  await opts.onFile?.(path, obj, false);
 }
 
-/** Hardlink a bare object into place (ostree's checkout_file_hardlink); false when a copy is needed instead. */
-async function hardlinkObject(obj: ContentObject, path: string, opts: CheckoutOptions, repoMode: string): Promise<boolean> {
+/**
+ * Hardlink a bare object into place (ostree's checkout_file_hardlink): 'linked'
+ * when `path` is now the object, 'kept' when an existing file stays, false
+ * when a copy is needed instead.
+ */
+async function hardlinkObject(obj: ContentObject, path: string, opts: CheckoutOptions, repoMode: string): Promise<'linked' | 'kept' | false> {
   try {
     await fsp.link(obj.path, path);
-    return true;
+    return 'linked';
   } catch (e) {
     if (isErrno(e, 'EXDEV') || isErrno(e, 'EMLINK') || isErrno(e, 'EPERM')) {
       if (opts.requireHardlinks) throw new InvalidInputError(`Hardlinking ${obj.path} to ${path}: ${(e as Error).message}`);
@@ -219,12 +232,12 @@ async function hardlinkObject(obj: ContentObject, path: string, opts: CheckoutOp
     }
     if (!isErrno(e, 'EEXIST')) throw e;
   }
-  if (opts.unionAdd) return true;
+  if (opts.unionAdd) return 'kept';
   if (opts.union || opts.unionIdentical) {
     const [src, dst] = await Promise.all([fsp.lstat(obj.path), fsp.lstat(path)]);
-    if (src.dev === dst.dev && src.ino === dst.ino) return true;
+    if (src.dev === dst.dev && src.ino === dst.ino) return 'linked';
     // as ostree: when the existing file looks the same, a checksum comparison decides
-    if (dst.isFile() && src.size === dst.size && (await checksumOnDisk(path, dst, repoMode)) === obj.checksum) return true;
+    if (dst.isFile() && src.size === dst.size && (await checksumOnDisk(path, dst, repoMode)) === obj.checksum) return 'kept';
     if (opts.unionIdentical) throw new AlreadyExistsError(`Hardlinking ${obj.path} to ${path}: File exists`);
     if (dst.isDirectory()) throw new AlreadyExistsError(`Can't replace directory ${path} with a file`);
     const tmp = join(dirname(path), randomName('.coreforge-checkout'));
@@ -235,7 +248,7 @@ async function hardlinkObject(obj: ContentObject, path: string, opts: CheckoutOp
       await fsp.rm(tmp, { force: true });
       throw e;
     }
-    return true;
+    return 'linked';
   }
   throw new AlreadyExistsError(`Hardlinking ${obj.path} to ${path}: File exists`);
 }

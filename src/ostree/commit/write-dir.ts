@@ -1,6 +1,6 @@
-import { promises as fsp, type Stats } from 'node:fs';
+import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
-import { CoreforgeError, InvalidInputError, isErrno } from '../../errors.js';
+import { CoreforgeError, CorruptionError, InvalidInputError, isErrno } from '../../errors.js';
 import { TaskPool } from '../../util/fs.js';
 import { FileHeader } from '../objects/content.js';
 import { DirMeta, S_IFDIR, S_IFLNK, S_IFMT, S_IFREG } from '../objects/dirmeta.js';
@@ -30,8 +30,33 @@ export interface CommitModifier {
   consume?: boolean;
   /** Custom filter: return false to skip; may adjust the metadata. */
   filter?: (path: string, info: EntryInfo) => boolean;
-  /** Extra xattrs per path (e.g. SELinux labels computed by the caller). */
-  xattrsFor?: (path: string, info: EntryInfo) => Xattrs | undefined;
+  /**
+   * The xattrs to commit for a path instead of the on-disk ones (e.g. SELinux
+   * labels computed by the caller); `base()` gives what would be committed
+   * otherwise. Undefined keeps the default.
+   */
+  xattrsFor?: (path: string, info: EntryInfo, base: () => Xattrs) => Xattrs | undefined;
+  /**
+   * ostree's devino cache: regular files hardlinked from a repository,
+   * `${st.dev}:${st.ino}` → their content checksum. Such a file is not read:
+   * its metadata comes from `header` (the object's), the modifier applies on
+   * top, and when that leaves the header unchanged the checksum is reused
+   * (the object is written from the file only if this repository lacks it).
+   */
+  devino?: {
+    cache: ReadonlyMap<string, Checksum>;
+    /** The object's header, or null to treat the file as not cached. */
+    header: (fsPath: string, checksum: Checksum) => FileHeader | null | Promise<FileHeader | null>;
+  };
+  /** Counters filled in by the walk. */
+  counters?: CommitCounters;
+}
+
+export interface CommitCounters {
+  /** Regular files whose content was read and hashed. */
+  filesHashed: number;
+  /** Regular files taken from the devino cache without reading them. */
+  devinoReused: number;
 }
 
 export interface EntryInfo {
@@ -49,7 +74,7 @@ export class UnsupportedFileTypeError extends CoreforgeError {
   }
 }
 
-function applyModifier(path: string, st: Stats, mod: CommitModifier): EntryInfo | null {
+function applyModifier(path: string, st: EntryInfo, mod: CommitModifier): EntryInfo | null {
   const info: EntryInfo = { uid: st.uid, gid: st.gid, mode: st.mode & (S_IFMT | 0o7777) };
   if (mod.ownerUid !== undefined && mod.ownerUid >= 0) info.uid = mod.ownerUid;
   if (mod.ownerGid !== undefined && mod.ownerGid >= 0) info.gid = mod.ownerGid;
@@ -77,11 +102,29 @@ function applyModifier(path: string, st: Stats, mod: CommitModifier): EntryInfo 
   return info;
 }
 
-function xattrsOf(fsPath: string, path: string, info: EntryInfo, mod: CommitModifier): Xattrs {
-  const extra = mod.xattrsFor?.(path, info);
-  if (extra) return extra;
-  if (mod.skipXattrs) return [];
-  return readXattrs(fsPath);
+function xattrsOf(fsPath: string, path: string, info: EntryInfo, mod: CommitModifier, base: () => Xattrs = () => (mod.skipXattrs ? [] : readXattrs(fsPath))): Xattrs {
+  return mod.xattrsFor?.(path, info, base) ?? base();
+}
+
+interface EntryStat extends EntryInfo {
+  size: number;
+  /** `${dev}:${ino}` (exact, from bigint stats) when asked for. */
+  devino?: string;
+}
+
+async function lstatEntry(fsPath: string, wantDevino: boolean): Promise<EntryStat> {
+  try {
+    if (!wantDevino) {
+      const st = await fsp.lstat(fsPath);
+      return { uid: st.uid, gid: st.gid, mode: st.mode & (S_IFMT | 0o7777), size: st.size };
+    }
+    const st = await fsp.lstat(fsPath, { bigint: true });
+    return { uid: Number(st.uid), gid: Number(st.gid), mode: Number(st.mode) & (S_IFMT | 0o7777), size: Number(st.size), devino: `${st.dev}:${st.ino}` };
+  } catch (e) {
+    // something else changed the tree under the walk (ostree fails the same way)
+    if (isErrno(e, 'ENOENT')) throw new InvalidInputError(`${fsPath}: removed while it was being committed`);
+    throw e;
+  }
 }
 
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
@@ -121,23 +164,46 @@ export async function writeDirectoryToMtree(tx: Transaction, dir: string, mtree:
       if (pool.failed) return;
       const fsPath = join(fsDir, name);
       const path = relDir === '/' ? `/${name}` : `${relDir}/${name}`;
-      const st = await fsp.lstat(fsPath).catch((e: unknown) => {
-        // something else changed the tree under the walk (ostree fails the same way)
-        if (isErrno(e, 'ENOENT')) throw new InvalidInputError(`${fsPath}: removed while it was being committed`);
-        throw e;
-      });
-      const info = applyModifier(path, st, mod);
-      if (!info) continue;
+      const st = await lstatEntry(fsPath, Boolean(mod.devino));
       const fmt = st.mode & S_IFMT;
+      // a file hardlinked from a repository: its metadata is the object's, not the checkout's
+      const cached = fmt === S_IFREG && mod.devino ? mod.devino.cache.get(st.devino!) : undefined;
+      const objHeader = cached ? await mod.devino!.header(fsPath, cached) : null;
+      const base: EntryInfo = objHeader?.isRegular ? { uid: objHeader.uid, gid: objHeader.gid, mode: objHeader.mode } : st;
+      const info = applyModifier(path, base, mod);
+      if (!info) continue;
       if (fmt === S_IFDIR) {
         const meta = new DirMeta(info.uid, info.gid, (info.mode & 0o7777) | S_IFDIR, xattrsOf(fsPath, path, info, mod));
         const child = await node.ensureDir(name);
         child.setMeta(await tx.writeMetadata(ObjectType.DirMeta, meta.serialize()));
         await walk(fsPath, path, child);
+      } else if (fmt === S_IFREG && cached && objHeader?.isRegular) {
+        const xattrs = xattrsOf(fsPath, path, info, mod, () => (mod.skipXattrs ? [] : objHeader.xattrs));
+        const header = new FileHeader(info.uid, info.gid, (info.mode & 0o7777) | S_IFREG, xattrs);
+        const same = header.equals(objHeader);
+        await pool.add(async () => {
+          let csum: Checksum;
+          if (!same) {
+            csum = await tx.writeContent(header, { kind: 'file', path: fsPath, size: st.size, adopt: Boolean(mod.consume) });
+            if (mod.counters) mod.counters.filesHashed++;
+          } else {
+            csum = cached;
+            if (!(await tx.hasObject(ObjectType.File, cached))) {
+              await tx.writeContent(objHeader, { kind: 'file', path: fsPath, size: st.size }, cached).catch((e: unknown) => {
+                if (e instanceof CorruptionError) throw new CorruptionError(`${fsPath}: content differs from object ${cached} it was checked out from (modified in place?)`);
+                throw e;
+              });
+              if (mod.counters) mod.counters.filesHashed++;
+            }
+            if (mod.counters) mod.counters.devinoReused++;
+          }
+          await node.replaceFile(name, csum);
+        });
       } else if (fmt === S_IFREG) {
         const header = new FileHeader(info.uid, info.gid, (info.mode & 0o7777) | S_IFREG, xattrsOf(fsPath, path, info, mod));
         await pool.add(async () => {
           const csum: Checksum = await tx.writeContent(header, { kind: 'file', path: fsPath, size: st.size, adopt: Boolean(mod.consume) });
+          if (mod.counters) mod.counters.filesHashed++;
           await node.replaceFile(name, csum);
         });
       } else if (fmt === S_IFLNK) {

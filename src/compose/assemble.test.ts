@@ -1,0 +1,112 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { RpmBuilder, rpmbuildAvailable } from '../rpm/testing/rpmbuild.js';
+import { AlreadyExistsError } from '../errors.js';
+import { ObjectType } from '../ostree/objects/types.js';
+import { PkgCache, cachedFileChecksum } from './pkgcache.js';
+import { assembleRoot, FileConflictError } from './assemble.js';
+import { composePackage, kitchenSinkSpec } from './pkgfixtures.test-helper.js';
+import type { CachedPackage } from './types.js';
+
+const skip = !rpmbuildAvailable() && 'rpmbuild not installed';
+
+function walkFiles(root: string, rel = ''): string[] {
+  const out: string[] = [];
+  for (const n of readdirSync(join(root, rel))) {
+    const p = `${rel}/${n}`;
+    const st = lstatSync(join(root, p));
+    if (st.isDirectory()) out.push(...walkFiles(root, p));
+    else if (st.isFile()) out.push(p);
+  }
+  return out;
+}
+
+describe('assembleRoot', { skip }, () => {
+  let b: RpmBuilder;
+  let work: string;
+  let cache: PkgCache;
+  let kitchen: CachedPackage;
+  let other: CachedPackage;
+  const extra = new Map<string, CachedPackage>();
+  before(async () => {
+    b = new RpmBuilder();
+    work = mkdtempSync(join(tmpdir(), 'coreforge-assemble-'));
+    cache = await PkgCache.open(join(work, 'pkgcache'));
+    const build = (name: string, install: string, files: string[]) => b.build({ name, install: `mkdir -p %{buildroot}/usr/lib/tp\n${install}`, files });
+    const rpms = [
+      b.build(kitchenSinkSpec()),
+      // ships /usr/lib/tp/h1 with the same content and metadata as tp-kitchen: allowed
+      build('tp-other', 'echo hard > %{buildroot}/usr/lib/tp/h1 && echo other > %{buildroot}/usr/lib/tp/other', ['/usr/lib/tp/h1', '/usr/lib/tp/other']),
+      build('tp-clash', 'echo different > %{buildroot}/usr/lib/tp/h1', ['/usr/lib/tp/h1']),
+      build('tp-filedir', 'echo x > %{buildroot}/usr/lib/tp/odd', ['/usr/lib/tp/odd']),
+      build('tp-linkdir', 'ln -s odd %{buildroot}/usr/lib/tp/sgid', ['/usr/lib/tp/sgid']),
+    ];
+    const pkgs = await cache.importPackages(await Promise.all(rpms.map(composePackage)), { documentation: true });
+    [kitchen, other] = pkgs as [CachedPackage, CachedPackage];
+    for (const p of pkgs) extra.set(p.name, p);
+  });
+  after(() => {
+    b.dispose();
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  it('hardlinks every package file from the pkgcache and reports them in the devino cache', async () => {
+    const dest = join(work, 'root1');
+    const { devino } = await assembleRoot(cache, [kitchen, other], dest);
+    const files = walkFiles(dest).sort();
+    assert.deepEqual(files, [
+      '/etc/tp/empty', '/etc/tp/owned', '/etc/tp/shadow', '/etc/tp/tp.conf', '/usr/bin/tp-suid', '/usr/lib/tp/big', '/usr/lib/tp/h1', '/usr/lib/tp/h2', '/usr/lib/tp/other',
+      '/usr/share/doc/tp-kitchen/README',
+    ]);
+    assert.equal(lstatSync(join(dest, 'usr/bin/tp-link')).isSymbolicLink(), true);
+    assert.equal(lstatSync(join(dest, 'usr/lib/tp/sgid')).mode & 0o7777, 0o2775);
+    assert.equal(lstatSync(join(dest, 'usr/lib/tp/odd')).mode & 0o7777, 0o750);
+    const copies = new Set(['/etc/tp/empty', '/etc/tp/shadow']);
+    for (const f of files) {
+      const st = lstatSync(join(dest, f), { bigint: true });
+      const key = `${st.dev}:${st.ino}`;
+      const owner = f === '/usr/lib/tp/other' ? other : kitchen;
+      const csum = await cachedFileChecksum(cache.repo, owner.commit, f);
+      if (copies.has(f)) {
+        // empty and unreadable files are copies (as ostree checks them out), with their real permissions
+        assert.equal(devino.has(key), false, f);
+        continue;
+      }
+      assert.equal(devino.get(key), csum, f);
+      const obj = lstatSync(cache.repo.objectPath(ObjectType.File, csum!), { bigint: true });
+      assert.equal(obj.ino, st.ino, `${f} is a hardlink of its object`);
+    }
+    assert.equal(lstatSync(join(dest, 'etc/tp/shadow')).mode & 0o7777, 0);
+    assert.equal(devino.size, 7);
+  });
+
+  it('refuses files two packages ship differently, naming both and the path', async () => {
+    const cases: Array<[string, string]> = [
+      ['tp-clash', '/usr/lib/tp/h1'],
+      ['tp-filedir', '/usr/lib/tp/odd'],
+      ['tp-linkdir', '/usr/lib/tp/sgid'],
+    ];
+    for (const [name, path] of cases) {
+      const dest = join(work, `conflict-${name}`);
+      await assert.rejects(
+        () => assembleRoot(cache, [kitchen, other, extra.get(name)!], dest),
+        (e: unknown) =>
+          e instanceof FileConflictError &&
+          e.code === 'ECONFLICT' &&
+          e.message === `file ${path} from install of ${name}-1.0-1.noarch conflicts with file from package tp-kitchen-1.0-1.noarch` &&
+          e.conflicts.length === 1,
+      );
+      assert.equal(existsSync(dest), false, 'nothing is checked out');
+    }
+  });
+
+  it('refuses a non-empty destination', async () => {
+    const dest = join(work, 'busy');
+    mkdirSync(dest);
+    writeFileSync(join(dest, 'leftover'), 'x');
+    await assert.rejects(() => assembleRoot(cache, [kitchen], dest), AlreadyExistsError);
+  });
+});

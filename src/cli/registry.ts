@@ -2,6 +2,7 @@ import type { Command } from './command.js';
 import { checkCommand } from './commands/check.js';
 import { configCommand } from './commands/config.js';
 import { fetchCommand } from './commands/fetch.js';
+import { buildCommand } from './commands/build.js';
 import { initCommand } from './commands/init.js';
 import { manifestCommand } from './commands/manifest.js';
 import { ostreeCommand } from './commands/ostree.js';
@@ -15,6 +16,7 @@ export const commands: Command[] = [
   manifestCommand,
   checkCommand,
   fetchCommand,
+  buildCommand,
   publishCommand,
   serveCommand,
   ostreeCommand,

@@ -1,0 +1,76 @@
+import { formatOptions, parseArgs } from '../args.js';
+import { out, type Command } from '../command.js';
+import { checkArch, hostBasearch } from '../../config/arch.js';
+import { resolveConfigDir } from '../../config/builddir.js';
+import { build } from '../../compose/compose.js';
+import type { ComposeProgress } from '../../compose/types.js';
+
+const specs = {
+  config: { kind: 'string', arg: 'DIR', help: 'config directory (default: $COREFORGE_CONFIG_GIT, src/config, or .)' },
+  arch: { kind: 'string', arg: 'ARCH', help: 'target basearch (default: this host)' },
+  force: { kind: 'boolean', help: 'build even if the inputs did not change' },
+  version: { kind: 'string', arg: 'VERSION', help: 'use this version instead of the automatic one' },
+  json: { kind: 'boolean', help: 'print the result as JSON' },
+  verbose: { kind: 'boolean', short: 'v', help: 'show scriptlet and postprocess output' },
+  help: { kind: 'boolean', short: 'h', help: 'show this help' },
+} as const;
+
+const PHASE_TEXT: Record<ComposeProgress['phase'], string> = {
+  resolve: 'Resolving packages',
+  download: 'Downloading packages',
+  unpack: 'Unpacking packages',
+  assemble: 'Assembling the root',
+  scriptlets: 'Running scriptlets',
+  postprocess: 'Postprocessing',
+  commit: 'Committing',
+  artifacts: 'Writing build artifacts',
+};
+
+export const buildCommand: Command = {
+  name: 'build',
+  summary: 'compose an OSTree commit from the config (rpm-ostree compose tree) into builds/, like cosa build',
+  async run(argv, ctx) {
+    const { opts } = parseArgs(argv, specs);
+    if (opts.help) {
+      out(ctx, `Usage: coreforge build [--config DIR] [--arch ARCH] [--force] [--version VERSION]\n\nRun in a build directory made by \`coreforge init\`.\n\n${formatOptions(specs)}`);
+      return 0;
+    }
+    const arch = checkArch(opts.arch ?? hostBasearch());
+    const configDir = resolveConfigDir({ config: opts.config, cwd: ctx.cwd, env: ctx.env });
+    let last = '';
+    const draw = (ev: ComposeProgress) => {
+      const count = ev.total !== undefined ? ` ${ev.done ?? 0}/${ev.total}` : '';
+      const line = `${PHASE_TEXT[ev.phase]}${count}${ev.item ? ` ${ev.item}` : ''}`;
+      if (ctx.interactive) {
+        if (line !== last) ctx.stderr.write(`\r\x1b[K${line.slice(0, 120)}`);
+      } else if (!opts.json && PHASE_TEXT[ev.phase] !== last) {
+        // not a TTY: one line per phase, no redraws
+        ctx.stderr.write(`${PHASE_TEXT[ev.phase]}…\n`);
+      }
+      last = ctx.interactive ? line : PHASE_TEXT[ev.phase];
+    };
+    const r = await build({
+      configDir,
+      buildDir: ctx.cwd,
+      arch,
+      force: opts.force,
+      ...(opts.version ? { version: opts.version } : {}),
+      env: ctx.env,
+      onProgress: opts.json ? undefined : draw,
+      ...(opts.verbose ? { onOutput: (label: string, text: string) => ctx.stderr.write(text.split('\n').map((l) => (l ? `${label}: ${l}` : l)).join('\n')) } : {}),
+    });
+    if (ctx.interactive) ctx.stderr.write('\r\x1b[K');
+    if (opts.json) {
+      out(ctx, JSON.stringify(r, null, 2));
+      return 0;
+    }
+    if (r.status === 'unchanged') {
+      out(ctx, `No changes in inputs (rpm-ostree inputhash ${r.inputhash}); not building. Use --force to build anyway.`);
+      return 0;
+    }
+    if (r.pkgdiffText) out(ctx, r.pkgdiffText.trimEnd());
+    out(ctx, `Built ${r.buildId} (${arch}): ${r.ref} = ${r.commit}`);
+    out(ctx, `  ${r.dir}`);
+    return 0;
+  },
+};

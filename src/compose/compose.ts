@@ -1,0 +1,273 @@
+/**
+ * `coreforge build`: rpm-ostree compose tree + cosa build, step by step as
+ * src/compose/README.md lays out. Each step is its own module; this file only
+ * sequences them and owns the build's scratch directory.
+ */
+import { existsSync, promises as fsp } from 'node:fs';
+import { join } from 'node:path';
+import { ConfigRepo } from '../config/configrepo.js';
+import { fetchForBuild } from '../fetch/fetch.js';
+import { readRpmHeader } from '../rpm/file/index.js';
+import { Repo } from '../ostree/repo/repo.js';
+import { Variant, type VarDict } from '../gvariant/index.js';
+import { defaultTimestamp } from '../ostree/commit/write-commit.js';
+import { ObjectType } from '../ostree/objects/types.js';
+import { randomName } from '../util/fs.js';
+import { CoreforgeError, InvalidInputError, UnsupportedError } from '../errors.js';
+import type { ComposePackage, ComposeProgress, FileMetaMap } from './types.js';
+import { sandboxAvailable, withRootOverlay } from './sandbox.js';
+import { runScriptlets } from './scriptlets.js';
+import { PkgCache } from './pkgcache.js';
+import { assembleRoot } from './assemble.js';
+import { commitRootfs } from './commit-rootfs.js';
+import { applyOverlays, composeLayers } from './overlays.js';
+import { postprocess, removeFromPackages } from './postprocess.js';
+import { finalizeRootfs, prepareRootfs } from './conventions.js';
+import { checkPasswd, preparePasswd, readPreviousPwGrp, splitPasswd, type PreviousPwGrp } from './passwd.js';
+import { resolveRpmOwners } from './owners.js';
+import { writeRpmdb } from './rpmdb.js';
+import { labelTree, loadSelinuxPolicy } from './selinux.js';
+import { buildCommitMetadata, pkglistVariant } from './commit-metadata.js';
+import { computeInputHash, inputPackages } from './inputhash.js';
+import { chooseVersion, buildDate } from './version.js';
+import { previousBuild, readBuildsJson, writeBuild } from './builds.js';
+import { formatPkgDiff, pkgdiffSummary } from './pkgdiff.js';
+
+export interface BuildOptions {
+  configDir: string;
+  buildDir: string;
+  arch: string;
+  /** Build even when the inputs are unchanged (cosa build --force). */
+  force?: boolean;
+  /** Use this version instead of the automatic one. */
+  version?: string;
+  env?: NodeJS.ProcessEnv;
+  onProgress?: (ev: ComposeProgress) => void;
+  /** Output of scriptlets and postprocess scripts, as it comes. */
+  onOutput?: (label: string, text: string) => void;
+}
+
+export interface BuildResult {
+  status: 'built' | 'unchanged';
+  buildId?: string;
+  version?: string;
+  commit?: string;
+  ref: string;
+  inputhash: string;
+  /** builds/$id/$arch */
+  dir?: string;
+  /** One line: "3 upgraded, 1 added". */
+  pkgdiff?: string;
+  /** `rpm-ostree db diff`-style listing against the previous build. */
+  pkgdiffText?: string;
+}
+
+/** Merge FileMeta maps; later maps win field by field, xattrs are merged by name. */
+export function mergeFileMeta(...maps: FileMetaMap[]): FileMetaMap {
+  const out: FileMetaMap = new Map();
+  for (const m of maps) {
+    for (const [path, meta] of m) {
+      const prev = out.get(path);
+      if (!prev) {
+        out.set(path, { ...meta });
+        continue;
+      }
+      const xattrs = new Map<string, [Uint8Array, Uint8Array]>();
+      for (const x of prev.xattrs ?? []) xattrs.set(Buffer.from(x[0]).toString('latin1'), x);
+      for (const x of meta.xattrs ?? []) xattrs.set(Buffer.from(x[0]).toString('latin1'), x);
+      out.set(path, { ...prev, ...meta, ...(xattrs.size > 0 ? { xattrs: [...xattrs.values()] } : {}) });
+    }
+  }
+  return out;
+}
+
+export async function readComposePackages(paths: Map<string, string>): Promise<ComposePackage[]> {
+  const out: ComposePackage[] = [];
+  for (const [nevra, rpmPath] of [...paths].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    const header = await readRpmHeader(rpmPath, { label: nevra });
+    out.push({ nevra: header.nevra, name: header.name, evr: header.evr, arch: header.arch, rpmPath, header });
+  }
+  return out;
+}
+
+/** The build's working area under tmp/ — removed when the build ends, whatever happens. */
+export async function withScratch<T>(buildDir: string, fn: (dir: string) => Promise<T>): Promise<T> {
+  const dir = join(buildDir, 'tmp', randomName('compose'));
+  await fsp.mkdir(dir, { recursive: true });
+  try {
+    return await fn(dir);
+  } finally {
+    await fsp.rm(dir, { recursive: true, force: true }).catch(() => undefined);
+  }
+}
+
+/** The build repo (cosa's tmp/repo), archive mode. */
+export async function openBuildRepo(buildDir: string): Promise<Repo> {
+  const path = join(buildDir, 'tmp', 'repo');
+  if (existsSync(join(path, 'config'))) return Repo.open(path);
+  await fsp.mkdir(join(buildDir, 'tmp'), { recursive: true });
+  return Repo.create(path, 'archive');
+}
+
+export function sourceDateEpoch(env: NodeJS.ProcessEnv): number | undefined {
+  return env.SOURCE_DATE_EPOCH !== undefined ? defaultTimestamp(env) : undefined;
+}
+
+
+
+/** A postprocess script (or dracut) that failed; its output is kept for the message. */
+export class PostprocessScriptError extends CoreforgeError {
+  constructor(label: string, why: string, output: string) {
+    const tail = output.trimEnd().split('\n').slice(-30).join('\n');
+    super('POSTPROCESS_FAILED', `${label} failed (${why})${tail ? `; output:\n${tail}` : ''}`);
+  }
+}
+
+/**
+ * The whole build. Stops early when the inputs are unchanged (cosa's
+ * behaviour) unless `force`. Nothing under builds/ changes until the commit
+ * and the OSTree tar exist; builds.json moves last.
+ */
+export async function build(o: BuildOptions): Promise<BuildResult> {
+  const env = o.env ?? process.env;
+  const progress = o.onProgress ?? (() => {});
+  const config = ConfigRepo.load(o.configDir, { arch: o.arch });
+  const tf = config.treefile;
+  const ref = tf.ref;
+  if (!ref) throw new InvalidInputError(`${config.manifest.path}: ref: missing (the manifest must name the ref to commit to)`);
+
+  const avail = sandboxAvailable();
+  if (!avail.ok) throw new UnsupportedError(`coreforge build runs scriptlets in a sandbox, which is not available here: ${avail.reason ?? 'unknown reason'}`);
+
+  progress({ phase: 'resolve' });
+  const fetched = await fetchForBuild({
+    configDir: o.configDir,
+    buildDir: o.buildDir,
+    arch: o.arch,
+    onProgress: (ev) => (ev.phase === 'download' ? progress({ phase: 'download', ...(ev.done !== undefined ? { done: ev.done } : {}), ...(ev.total !== undefined ? { total: ev.total } : {}), ...(ev.name ? { item: ev.name } : {}) }) : progress({ phase: 'resolve' })),
+  });
+  const pkgs = await readComposePackages(fetched.paths);
+
+  const prev = await previousBuild(o.buildDir, o.arch);
+  const layers = composeLayers(config);
+  const inputhash = await computeInputHash({
+    treefile: config.manifest,
+    packages: inputPackages(pkgs),
+    overlays: layers.map((l) => ({ name: l.overlay.name, realPath: l.overlay.realPath })),
+  });
+  if (!o.force && prev && prev.inputhash === inputhash) return { status: 'unchanged', ref, inputhash };
+
+  const repo = await openBuildRepo(o.buildDir);
+  const now = buildDate(env);
+  const timestamp = Math.floor(now.getTime() / 1000);
+  const existing = (await readBuildsJson(o.buildDir))?.builds.map((b) => b.id) ?? [];
+  const version = chooseVersion({
+    ...(o.version ? { override: o.version } : {}),
+    ...(tf['automatic-version-prefix'] !== undefined ? { prefix: tf['automatic-version-prefix'] } : {}),
+    ...(tf['automatic-version-suffix'] !== undefined ? { suffix: tf['automatic-version-suffix'] } : {}),
+    ...(tf.releasever !== undefined ? { releasever: tf.releasever } : {}),
+    ...(prev?.version ? { previous: prev.version } : {}),
+    existing,
+    now,
+  });
+  const epoch = sourceDateEpoch(env);
+  const parent = prev && (await repo.hasObject(ObjectType.Commit, prev.commit)) ? prev.commit : null;
+  const previousPw: PreviousPwGrp | null = parent ? await readPreviousPwGrp(repo, parent) : null;
+
+  const commit = await withScratch(o.buildDir, async (work) => {
+    const rootfs = join(work, 'rootfs');
+    const scratch = join(work, 'scratch');
+    await fsp.mkdir(scratch);
+
+    progress({ phase: 'unpack', done: 0, total: pkgs.length });
+    const cache = await PkgCache.open(join(o.buildDir, 'cache', 'pkgcache-repo'));
+    const cached = await cache.importPackages(pkgs, { documentation: tf.documentation ?? true, onProgress: progress });
+
+    progress({ phase: 'assemble' });
+    const { devino } = await assembleRoot(cache, cached, rootfs, { onProgress: progress });
+    const meta: FileMetaMap = new Map();
+    await applyOverlays(rootfs, layers, meta);
+    await removeFromPackages(rootfs, tf['remove-from-packages'] ?? [], pkgs, { meta });
+    await preparePasswd(rootfs, previousPw, config.manifest);
+
+    progress({ phase: 'scriptlets' });
+    await runScriptlets(rootfs, pkgs, { scratchDir: scratch, onProgress: progress, ...(o.onOutput ? { onOutput: o.onOutput } : {}) });
+    // owners by name now that %pre created the users (rpm-ostree's apply_rpmfi_overrides)
+    const owners = await resolveRpmOwners(rootfs, pkgs);
+
+    progress({ phase: 'postprocess' });
+    const runScript = async (scriptPath: string, label: string): Promise<void> => {
+      await withRootOverlay(rootfs, scratch, async (s) => {
+        const r = await s.run({ argv: [scriptPath], label, ...(o.onOutput ? { onOutput: (t: string) => o.onOutput!(label, t) } : {}) });
+        if (r.code !== 0 || r.signal) throw new PostprocessScriptError(label, r.signal ? `killed by ${r.signal}` : `exit status ${r.code}`, r.output);
+      });
+    };
+    await postprocess(rootfs, {
+      treefile: config.manifest,
+      version,
+      runScript,
+      meta,
+      hooks: { rpmdb: (root) => writeRpmdb(root, pkgs, { ...(epoch !== undefined ? { sourceDateEpoch: epoch } : {}), ...(tf.rpmdb ? { backend: tf.rpmdb } : {}) }).then(() => undefined) },
+    });
+    const finalRoot = join(work, 'final');
+    await prepareRootfs(rootfs, finalRoot, tf);
+    const finalRun = async (scriptPath: string, label: string): Promise<void> => {
+      await withRootOverlay(finalRoot, scratch, async (s) => {
+        const r = await s.run({ argv: [scriptPath], label, ...(o.onOutput ? { onOutput: (t: string) => o.onOutput!(label, t) } : {}) });
+        if (r.code !== 0 || r.signal) throw new PostprocessScriptError(label, r.signal ? `killed by ${r.signal}` : `exit status ${r.code}`, r.output);
+      });
+    };
+    const kernel = await finalizeRootfs(finalRoot, {
+      treefile: config.manifest,
+      meta,
+      kernel: { runScript: finalRun },
+      hooks: { passwdMigrate: (root) => splitPasswd(root, config.manifest) },
+    });
+    await checkPasswd(finalRoot, config.manifest, previousPw, { owners });
+
+    let labels: FileMetaMap = new Map();
+    if ((tf.selinux ?? true) && (await loadSelinuxPolicy(finalRoot))) labels = await labelTree(finalRoot, { ...(tf['selinux-label-version'] !== undefined ? { labelVersion: tf['selinux-label-version'] } : {}) });
+
+    progress({ phase: 'commit' });
+    const metadata = buildCommitMetadata(tf['add-commit-metadata'], [
+      ['version', new Variant('s', version)],
+      ['rpmostree.inputhash', new Variant('s', inputhash)],
+      ['rpmostree.rpmdb.pkglist', pkglistVariant(pkgs)],
+      ...(kernel ? ([['ostree.bootable', new Variant('b', true)], ['ostree.linux', new Variant('s', kernel.kver)]] as VarDict) : []),
+    ]);
+    return commitRootfs(repo, finalRoot, { devino, meta: mergeFileMeta(owners, meta, labels), branch: ref, parent, metadata, timestamp, onProgress: progress });
+  });
+
+  progress({ phase: 'artifacts' });
+  const written = await writeBuild({
+    buildDir: o.buildDir,
+    arch: o.arch,
+    id: version,
+    name: buildName(config),
+    repo,
+    commit,
+    ref,
+    inputhash,
+    previous: prev,
+    now,
+  });
+  return {
+    status: 'built',
+    buildId: written.id,
+    version,
+    commit,
+    ref,
+    inputhash,
+    dir: written.dir,
+    ...(written.pkgdiff ? { pkgdiff: pkgdiffSummary(written.pkgdiff), pkgdiffText: formatPkgDiff(written.pkgdiff) } : {}),
+  };
+}
+
+/** cosa's `name` (it names the artifacts): the treefile's `rojig.name` as cosa read it, else `metadata.name`, else the ref's first component. */
+function buildName(config: ConfigRepo): string {
+  const rojig = config.treefile.rojig as { name?: unknown } | undefined;
+  if (rojig && typeof rojig.name === 'string' && rojig.name) return rojig.name;
+  const m = config.treefile.metadata as Record<string, unknown> | undefined;
+  if (m && typeof m.name === 'string' && m.name) return m.name;
+  return config.treefile.ref?.split('/')[0] ?? 'coreforge';
+}

@@ -8,12 +8,13 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
+import { serveDir } from '../../rpm/repo/testing.js';
 import { EXAMPLE_PACKAGES, buildExampleRpms, exampleRpmsAvailable, repoRoot, type ExampleRepo } from './example.js';
 
 const skip = !exampleRpmsAvailable() && 'rpmbuild, createrepo_c, cpio or /bin/busybox missing';
@@ -159,4 +160,30 @@ test('installed with the real rpm into a scratch root, the scriptlets run (busyb
   assert.equal(sh('useradd -g nosuchgroup bob').status, 6);
   // erasing runs no scriptlets of ours but must work with the tree's shell
   assert.equal(rpm('-e', 'example-ping').status, 0);
+});
+
+test('coreforge fetch resolves the example config against the example repo, pinned by its lockfile', { skip }, async () => {
+  const cfg = path.join(work, 'config');
+  fs.cpSync(path.join(repoRoot(), 'examples', 'upstream-config'), cfg, { recursive: true });
+  // serve the repo's parent as the example script does; only the port differs from the committed .repo
+  const server = await serveDir(path.dirname(path.dirname(repo.dir)));
+  try {
+    const repoFile = path.join(cfg, 'mini-fedora.repo');
+    fs.writeFileSync(repoFile, fs.readFileSync(repoFile, 'utf8').replace('http://127.0.0.1:8471/', server.url));
+    const build = path.join(work, 'build');
+    fs.mkdirSync(build);
+    const r = await new Promise<{ status: number; stdout: string; stderr: string }>((res) => {
+      const c = spawn(path.join(repoRoot(), 'bin', 'coreforge'), ['fetch', '--config', cfg, '--arch', 'x86_64', '--json'], { cwd: build });
+      let stdout = '';
+      let stderr = '';
+      c.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+      c.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      c.on('close', (code) => res({ status: code ?? -1, stdout, stderr }));
+    });
+    assert.equal(r.status, 0, r.stderr);
+    const got = (JSON.parse(r.stdout) as { packages: string[] }).packages.sort();
+    assert.deepEqual(got, repo.rpms.map((f) => path.basename(f, '.rpm')).sort());
+  } finally {
+    await server.close();
+  }
 });

@@ -23,7 +23,7 @@ import { performance } from 'node:perf_hooks';
 import { buildExampleRpms } from './example.js';
 
 /** Bump when the generated content or layout changes (invalidates caches). */
-const GEN_VERSION = 2;
+const GEN_VERSION = 3;
 const SOURCE_DATE_EPOCH = '1717200000';
 
 export interface GenOptions {
@@ -291,7 +291,7 @@ export function planSet(o: Required<Omit<GenOptions, 'cacheDir'>>): PlanPackage[
       let content: Content;
       let flag: PlanFile['flag'];
       if (j === mainIdx && kind === 'lib') {
-        const so = `lib${name.slice(4)}.so`;
+        const so = `libgen${pad(i, N)}.so`;
         p = `/usr/lib64/${so}.1.0.0`;
         mode = 0o755;
         content = 'binary';

@@ -24,7 +24,7 @@ import { applyOverlays, composeLayers } from './overlays.js';
 import { postprocess, removeFromPackages } from './postprocess.js';
 import { finalizeRootfs, prepareRootfs } from './conventions.js';
 import { checkPasswd, preparePasswd, readPreviousPwGrp, splitPasswd, type PreviousPwGrp } from './passwd.js';
-import { resolveRpmOwners } from './owners.js';
+import { mergeFileMetaMaps, resolveRpmOwners } from './owners.js';
 import { writeRpmdb } from './rpmdb.js';
 import { labelTree, loadSelinuxPolicy } from './selinux.js';
 import { buildCommitMetadata, pkglistVariant } from './commit-metadata.js';
@@ -60,25 +60,6 @@ export interface BuildResult {
   pkgdiff?: string;
   /** `rpm-ostree db diff`-style listing against the previous build. */
   pkgdiffText?: string;
-}
-
-/** Merge FileMeta maps; later maps win field by field, xattrs are merged by name. */
-export function mergeFileMeta(...maps: FileMetaMap[]): FileMetaMap {
-  const out: FileMetaMap = new Map();
-  for (const m of maps) {
-    for (const [path, meta] of m) {
-      const prev = out.get(path);
-      if (!prev) {
-        out.set(path, { ...meta });
-        continue;
-      }
-      const xattrs = new Map<string, [Uint8Array, Uint8Array]>();
-      for (const x of prev.xattrs ?? []) xattrs.set(Buffer.from(x[0]).toString('latin1'), x);
-      for (const x of meta.xattrs ?? []) xattrs.set(Buffer.from(x[0]).toString('latin1'), x);
-      out.set(path, { ...prev, ...meta, ...(xattrs.size > 0 ? { xattrs: [...xattrs.values()] } : {}) });
-    }
-  }
-  return out;
 }
 
 export async function readComposePackages(paths: Map<string, string>): Promise<ComposePackage[]> {
@@ -193,7 +174,7 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
     progress({ phase: 'scriptlets' });
     await runScriptlets(rootfs, pkgs, { scratchDir: scratch, onProgress: progress, ...(o.onOutput ? { onOutput: o.onOutput } : {}) });
     // owners by name now that %pre created the users (rpm-ostree's apply_rpmfi_overrides)
-    const owners = await resolveRpmOwners(rootfs, pkgs);
+    const owners = await resolveRpmOwners(rootfs, pkgs, { includeVar: true });
 
     progress({ phase: 'postprocess' });
     const runScript = async (scriptPath: string, label: string): Promise<void> => {
@@ -210,6 +191,7 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
       hooks: { rpmdb: (root) => writeRpmdb(root, pkgs, { ...(epoch !== undefined ? { sourceDateEpoch: epoch } : {}), ...(tf.rpmdb ? { backend: tf.rpmdb } : {}) }).then(() => undefined) },
     });
     const finalRoot = join(work, 'final');
+    await fsp.mkdir(finalRoot, { mode: 0o755 });
     await prepareRootfs(rootfs, finalRoot, tf);
     const finalRun = async (scriptPath: string, label: string): Promise<void> => {
       await withRootOverlay(finalRoot, scratch, async (s) => {
@@ -219,7 +201,7 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
     };
     const kernel = await finalizeRootfs(finalRoot, {
       treefile: config.manifest,
-      meta,
+      meta: mergeFileMetaMaps(owners, meta),
       kernel: { runScript: finalRun },
       hooks: { passwdMigrate: (root) => splitPasswd(root, config.manifest) },
     });
@@ -235,7 +217,7 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
       ['rpmostree.rpmdb.pkglist', pkglistVariant(pkgs)],
       ...(kernel ? ([['ostree.bootable', new Variant('b', true)], ['ostree.linux', new Variant('s', kernel.kver)]] as VarDict) : []),
     ]);
-    return commitRootfs(repo, finalRoot, { devino, meta: mergeFileMeta(owners, meta, labels), branch: ref, parent, metadata, timestamp, onProgress: progress });
+    return commitRootfs(repo, finalRoot, { devino, meta: mergeFileMetaMaps(owners, meta, labels), branch: ref, parent, metadata, timestamp, onProgress: progress });
   });
 
   progress({ phase: 'artifacts' });

@@ -181,6 +181,11 @@ export interface ResolveOwnersOptions {
   mapPath?: (path: string) => string;
   /** rpm-ostree warns (once per package) about non-/usr, non-/etc content it leaves root-owned. */
   warn?: (message: string) => void;
+  /**
+   * Also resolve /var content, for the tmpfiles.d entries that replace it (rpm-ostree's importer writes the header's
+   * owners into them); the commit itself never holds /var content.
+   */
+  includeVar?: boolean;
 }
 
 export const etcToUsrEtc = (p: string): string => (p === 'etc' || p.startsWith('etc/') ? `usr/${p}` : p);
@@ -243,8 +248,8 @@ export async function resolveRpmOwners(rootfs: string, pkgs: readonly ComposePac
         const link = links.get(fn.slice(0, slash));
         if (link) fn = `${link}/${fn.slice(slash + 1)}`;
       }
-      if (fn.startsWith('run/') || fn.startsWith('var/')) continue;
-      if (!fn.startsWith('etc/') && !fn.startsWith('usr/')) {
+      if (fn.startsWith('run/') || (fn.startsWith('var/') && !opts.includeVar)) continue;
+      if (!fn.startsWith('etc/') && !fn.startsWith('usr/') && !fn.startsWith('var/')) {
         if (!warned) opts.warn?.(`Ignoring rpm mode for non-/usr content: ${fn}`);
         warned = true;
         continue;

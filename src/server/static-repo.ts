@@ -49,13 +49,17 @@ interface CacheEntry {
   body: Buffer;
   /** Header lines after the status line, without Date/Connection. */
   head: string;
+  /** The file it came from and its identity, for revalidation. */
+  real: string;
+  ident: string;
   checkedAt: number;
+  checking: boolean;
 }
 
 const SMALL = 128 * 1024;
 /** Objects up to this size are eligible for the byte cache. */
 const CACHE_ENTRY_MAX = 1024 * 1024;
-/** Cached objects are re-read from disk at most this often (a pruned object stops being served). */
+/** Cached objects are re-checked on disk (in the background) at most this often, so a pruned object stops being served. */
 const REVALIDATE_MS = 5000;
 const MAX_HEADER_BYTES = 16 * 1024;
 const KEEPALIVE_MS = 30_000;
@@ -196,17 +200,29 @@ export class RepoServer {
     // the fast path: an unconditional GET of a cached immutable object
     const hit = this.cache.get(raw);
     if (hit && !req.headers.has('range') && !req.headers.has('if-none-match') && !req.headers.has('if-modified-since')) {
-      if (Date.now() - hit.checkedAt < REVALIDATE_MS) {
-        c.send(req, 200, hit.head, req.method === 'HEAD' ? null : hit.body);
-        this.log(req, 200, req.method === 'HEAD' ? 0 : hit.body.length);
-        return null;
-      }
-      this.cache.delete(raw);
+      if (Date.now() - hit.checkedAt >= REVALIDATE_MS && !hit.checking) this.revalidate(hit);
+      c.send(req, 200, hit.head, req.method === 'HEAD' ? null : hit.body);
+      this.log(req, 200, req.method === 'HEAD' ? 0 : hit.body.length);
+      return null;
     }
     return this.slow(c, req, raw).catch((e: unknown) => {
       if (!c.headersSent) c.fail(req, 500, 'internal error');
       else c.socket.destroy(e as Error);
     });
+  }
+
+  /** An object's name fixes its bytes, so only its disappearance (prune) or replacement matters. */
+  private revalidate(e: CacheEntry): void {
+    e.checking = true;
+    fsp
+      .stat(e.real)
+      .then((st) => (identity(st) === e.ident ? st : null))
+      .catch(() => null)
+      .then((st) => {
+        e.checking = false;
+        if (st) e.checkedAt = Date.now();
+        else this.cache.delete(e.key);
+      });
   }
 
   private resolveMount(urlPath: string): { mount: Mount; rel: string } | null {
@@ -242,14 +258,14 @@ export class RepoServer {
       const st = await fh.stat();
       if (!st.isFile()) return c.fail(req, 404, 'not found');
       owned = false;
-      await this.sendFile(c, req, fh, st, hit.rel, raw);
+      await this.sendFile(c, req, fh, st, hit.rel, raw, real);
     } finally {
       if (owned) await fh.close();
     }
   }
 
   /** Takes ownership of fh. */
-  private async sendFile(c: Connection, req: Request, fh: fsp.FileHandle, st: Stats, rel: string, cacheKey: string): Promise<void> {
+  private async sendFile(c: Connection, req: Request, fh: fsp.FileHandle, st: Stats, rel: string, cacheKey: string, real: string): Promise<void> {
     let fhOpen = true;
     const close = async () => {
       if (fhOpen) {
@@ -309,7 +325,7 @@ export class RepoServer {
         }
         await close();
         if (got !== len) throw new Error(`${rel}: file shrank while being read`);
-        if (cacheable) this.cache.set({ key: cacheKey, body: buf, head, checkedAt: Date.now() });
+        if (cacheable) this.cache.set({ key: cacheKey, body: buf, head, real, ident: identity(st), checkedAt: Date.now(), checking: false });
         c.send(req, status, head, req.method === 'HEAD' ? null : buf);
         this.log(req, status, req.method === 'HEAD' ? 0 : len);
         return;
@@ -456,6 +472,10 @@ class Connection {
     this.send(req, status, `Content-Type: text/plain; charset=utf-8\r\nContent-Length: ${body.length}\r\nCache-Control: no-store\r\n${extra}`, req.method === 'HEAD' ? null : body);
     this.server.log(req, status, 0);
   }
+}
+
+function identity(st: Stats): string {
+  return `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}`;
 }
 
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];

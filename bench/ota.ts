@@ -6,7 +6,7 @@
  *   node dist/bench/ota.js [--json]
  * env: BENCH_OTA_FILES (2000), BENCH_OTA_SECONDS (5), BENCH_OTA_RUNS (3; medians, order alternates),
  *      BENCH_OTA_WORKERS (number of CPUs: `coreforge serve --workers N` and nginx `worker_processes N`).
- * Both servers get the same wrk settings and a 1 s warm-up (page cache, our object cache, JIT) first.
+ * Both servers get the same wrk settings and a 3 s warm-up (page cache, our object cache, JIT) first.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
@@ -82,8 +82,9 @@ async function main(): Promise<void> {
 
     const ngUrl = `http://127.0.0.1:${ngPort}`;
     const cfUrl = `http://127.0.0.1:${cfPort}`;
-    wrk(ngUrl, script, 1);
-    wrk(cfUrl, script, 1);
+    // every worker of ours fills its own object cache on first sight of a path: one full pass each, at least
+    wrk(ngUrl, script, 3);
+    wrk(cfUrl, script, 3);
     const serveRuns: Array<{ coreforge: number; nginx: number; ratio: number }> = [];
     for (let i = 0; i < RUNS; i++) {
       let ng: number, cf: number;

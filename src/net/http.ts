@@ -119,6 +119,83 @@ async function fetchFile(url: URL, opts: FetchOptions): Promise<HttpResponse | n
   }
 }
 
+/**
+ * GET a URL and hand its body, chunk by chunk, to `consume` (which must be
+ * restartable: a network failure mid-body retries the whole exchange).
+ * A body shorter than its Content-Length is a network error, not data.
+ * Returns null for 403/404/410 when allowMissing is set.
+ */
+export async function fetchStream<T>(
+  href: string,
+  opts: FetchOptions,
+  consume: (body: AsyncIterable<Buffer> | Iterable<Buffer>, length: number | undefined) => Promise<T>,
+): Promise<T | null> {
+  const url = new URL(href);
+  if (url.protocol === 'file:') {
+    const r = await fetchFile(url, opts);
+    if (!r) return null;
+    return consume([r.body], r.body.length);
+  }
+  const attempts = opts.retries ?? 3;
+  let last: unknown;
+  for (let i = 0; i < attempts; i++) {
+    try {
+      const res = await open(url, opts);
+      const status = res.statusCode ?? 0;
+      if (status === 200) {
+        const len = res.headers['content-length'] === undefined ? undefined : Number(res.headers['content-length']);
+        return await consume(counted(res, len, url, opts.maxBytes), len);
+      }
+      res.resume();
+      if (status === 403 || status === 404 || status === 410) {
+        if (opts.allowMissing) return null;
+        throw new NotFoundError(`Server returned HTTP ${status} for ${href}`);
+      }
+      if (status >= 500) last = new NetworkError(`Server returned HTTP ${status} for ${href}`, status);
+      else throw new NetworkError(`Server returned HTTP ${status} for ${href}`, status);
+    } catch (e) {
+      if (e instanceof NotFoundError || (e instanceof NetworkError && e.status !== undefined && e.status < 500)) throw e;
+      // anything that is not a transport failure (a corrupt object…) is the caller's verdict
+      if (e instanceof CoreforgeError && !(e instanceof NetworkError)) throw e;
+      if (!(e instanceof NetworkError) && typeof (e as NodeJS.ErrnoException)?.code !== 'string') throw e;
+      last = e;
+    }
+    await new Promise((r) => setTimeout(r, 100 * 2 ** i));
+  }
+  if (last instanceof CoreforgeError) throw last;
+  throw new NetworkError(`fetching ${href}: ${(last as Error)?.message ?? String(last)}`);
+}
+
+function open(url: URL, opts: FetchOptions): Promise<IncomingMessage> {
+  const isHttps = url.protocol === 'https:';
+  const req = (isHttps ? httpsRequest : httpRequest)(url, {
+    agent: isHttps ? agents.https : agents.http,
+    headers: { 'user-agent': USER_AGENT, ...opts.headers },
+    timeout: opts.timeoutMs ?? 60_000,
+  });
+  return new Promise((resolve, reject) => {
+    req.on('timeout', () => req.destroy(new NetworkError(`timed out fetching ${url.href}`)));
+    req.on('error', reject);
+    req.on('response', resolve);
+    req.end();
+  });
+}
+
+async function* counted(res: IncomingMessage, len: number | undefined, url: URL, max: number | undefined): AsyncGenerator<Buffer> {
+  let n = 0;
+  try {
+    for await (const c of res) {
+      n += (c as Buffer).length;
+      if (max !== undefined && n > max) throw new NetworkError(`${url.href}: response exceeds ${max} bytes`, 413);
+      yield c as Buffer;
+    }
+  } finally {
+    // a consumer that stops early must not leave the socket half-read in the pool
+    if (!res.complete) res.destroy();
+  }
+  if (len !== undefined && n !== len) throw new NetworkError(`${url.href}: truncated response (${n} of ${len} bytes)`);
+}
+
 /** Join a base URL and a relative path (base may or may not end in '/'). */
 export function joinUrl(base: string, rel: string): string {
   return base.replace(/\/+$/, '') + '/' + rel.replace(/^\/+/, '');

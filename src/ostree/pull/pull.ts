@@ -1,11 +1,11 @@
-import { promises as fsp, existsSync } from 'node:fs';
+import { promises as fsp, existsSync, writeFileSync } from 'node:fs';
 import { readEd25519KeyFile, verifyEd25519 } from '../sign/ed25519.js';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { inflateRaw } from 'node:zlib';
+import { createInflateRaw, inflateRaw, inflateRawSync } from 'node:zlib';
 import { CorruptionError, InvalidInputError, NotFoundError } from '../../errors.js';
 import { dictGet, type VarDict } from '../../gvariant/index.js';
-import { fetchBuffer, joinUrl } from '../../net/http.js';
+import { fetchBuffer, fetchStream, joinUrl } from '../../net/http.js';
 import { assertChecksum, sha256Hex, type Checksum } from '../checksum.js';
 import { Commit, parseCommitMeta } from '../objects/commit.js';
 import { ContentHasher, FileHeader, parseLenPrefix } from '../objects/content.js';
@@ -21,6 +21,9 @@ import { applyDeltaPart, UnsupportedDeltaError } from '../deltas/apply.js';
 import { deltaDir, deltaIndexPath, parseSuperblock } from '../deltas/format.js';
 
 const inflateRawAsync = promisify(inflateRaw);
+
+/** Content objects up to this size are buffered and inflated in one synchronous step (no thread-pool hop). */
+const SMALL_OBJECT = 1024 * 1024;
 
 export interface PullOptions {
   /** History depth below each commit (0 = just it, -1 = all). */
@@ -208,6 +211,105 @@ export async function pull(repo: Repo, remoteName: string, refs: readonly string
       });
     };
 
+    /** Verify a whole `.filez` held in memory, then stage it (archive: as is; bare: inflated once). */
+    const storeSmallContent = async (raw: Buffer, csum: Checksum, what: string): Promise<void> => {
+      progress.bytesTransferred += raw.length;
+      const hlen = parseLenPrefix(raw, raw.length, what);
+      const { header, size } = FileHeader.parseArchive(raw.subarray(8, 8 + hlen), what);
+      let data: Uint8Array = new Uint8Array(0);
+      if (!header.isSymlink) {
+        try {
+          const payload = raw.subarray(8 + hlen);
+          data = payload.length <= SMALL_OBJECT ? inflateRawSync(payload) : await inflateRawAsync(payload);
+        } catch (e) {
+          throw new CorruptionError(`${what}: ${(e as Error).message}`);
+        }
+      } else if (raw.length !== 8 + hlen) throw new CorruptionError(`${what}: symlink with trailing data`);
+      if (data.length !== size) throw new CorruptionError(`${what}: size ${data.length}, header says ${size}`);
+      const h = new ContentHasher(header);
+      h.update(data);
+      const actual = h.digest();
+      if (actual !== csum) throw new CorruptionError(`Corrupted file object ${csum} from remote ${remoteName}: actual checksum ${actual}`);
+      if (repo.isArchive) {
+        // the transaction syncs the filesystem once before anything becomes visible
+        writeFileSync(await tx.stagingPath(ObjectType.File, csum), raw);
+        tx.markStaged(ObjectType.File, csum);
+      } else await tx.writeContent(header, header.isSymlink ? { kind: 'symlink' } : { kind: 'bytes', data }, csum);
+    };
+
+    /**
+     * archive → archive for large objects: the downloaded bytes go to the
+     * staging file as they arrive while a streaming inflate feeds the hasher;
+     * the object is kept only if its checksum matches.
+     */
+    const streamArchiveContent = async (body: AsyncIterable<Buffer> | Iterable<Buffer>, csum: Checksum, what: string): Promise<void> => {
+      const path = await tx.stagingPath(ObjectType.File, csum);
+      const fh = await fsp.open(path, 'w');
+      let ok = false;
+      try {
+        let head: Buffer | null = Buffer.alloc(0);
+        let hasher: ContentHasher | null = null;
+        let expectedSize = 0;
+        let inflated = 0;
+        let symlink = false;
+        const inflater = createInflateRaw();
+        const inflateDone = new Promise<void>((res, rej) => {
+          inflater.on('data', (c: Buffer) => {
+            inflated += c.length;
+            hasher!.update(c);
+          });
+          inflater.on('end', res);
+          inflater.on('error', (e) => rej(new CorruptionError(`${what}: ${e.message}`)));
+        });
+        inflateDone.catch(() => {});
+        let trailing = 0;
+        const feed = async (c: Buffer) => {
+          if (symlink) {
+            trailing += c.length;
+            return;
+          }
+          if (!inflater.write(c)) await new Promise<void>((r, j) => {
+            inflater.once('drain', r);
+            inflateDone.catch(j);
+          });
+        };
+        for await (const chunk of body) {
+          progress.bytesTransferred += chunk.length;
+          await fh.write(chunk);
+          if (head) {
+            head = Buffer.concat([head, chunk]);
+            if (head.length < 8) continue;
+            const hlen = parseLenPrefix(head, Number.MAX_SAFE_INTEGER, what);
+            if (hlen > MAX_METADATA_SIZE) throw new CorruptionError(`${what}: invalid header length ${hlen}`);
+            if (head.length < 8 + hlen) continue;
+            const parsed = FileHeader.parseArchive(head.subarray(8, 8 + hlen), what);
+            hasher = new ContentHasher(parsed.header);
+            expectedSize = parsed.size;
+            symlink = parsed.header.isSymlink;
+            const rest = head.subarray(8 + hlen);
+            head = null;
+            if (rest.length > 0) await feed(rest);
+          } else await feed(chunk);
+        }
+        if (head) throw new CorruptionError(`${what}: truncated (no header)`);
+        if (symlink) {
+          inflater.destroy();
+          if (trailing !== 0) throw new CorruptionError(`${what}: symlink with trailing data`);
+        } else {
+          inflater.end();
+          await inflateDone;
+        }
+        if (inflated !== expectedSize) throw new CorruptionError(`${what}: size ${inflated}, header says ${expectedSize}`);
+        const actual = hasher!.digest();
+        if (actual !== csum) throw new CorruptionError(`Corrupted file object ${csum} from remote ${remoteName}: actual checksum ${actual}`);
+        ok = true;
+      } finally {
+        await fh.close();
+        if (!ok) await fsp.rm(path, { force: true });
+      }
+      tx.markStaged(ObjectType.File, csum);
+    };
+
     const wantContent = (csum: Checksum) => {
       const k = `${csum}.f`;
       if (seen.has(k)) return;
@@ -215,27 +317,19 @@ export async function pull(repo: Repo, remoteName: string, refs: readonly string
       progress.requested++;
       schedule(async () => {
         if (await tx.hasObject(ObjectType.File, csum)) return;
-        const r = await fetchBuffer(objectUrl(ObjectType.File, csum), {});
-        progress.bytesTransferred += r.body.length;
-        const raw = new Uint8Array(r.body);
         const what = `content object ${csum} from remote ${remoteName}`;
-        const hlen = parseLenPrefix(raw, raw.length, what);
-        const { header, size } = FileHeader.parseArchive(raw.subarray(8, 8 + hlen), what);
-        let data: Uint8Array = new Uint8Array(0);
-        if (!header.isSymlink) {
-          try {
-            data = await inflateRawAsync(raw.subarray(8 + hlen));
-          } catch (e) {
-            throw new CorruptionError(`${what}: ${(e as Error).message}`);
+        await fetchStream(objectUrl(ObjectType.File, csum), {}, async (body, length) => {
+          if (length !== undefined && length <= SMALL_OBJECT) {
+            const chunks: Buffer[] = [];
+            for await (const c of body) chunks.push(c);
+            await storeSmallContent(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks), csum, what);
+          } else if (repo.isArchive) await streamArchiveContent(body, csum, what);
+          else {
+            const chunks: Buffer[] = [];
+            for await (const c of body) chunks.push(c);
+            await storeSmallContent(Buffer.concat(chunks), csum, what);
           }
-        } else if (raw.length !== 8 + hlen) throw new CorruptionError(`${what}: symlink with trailing data`);
-        if (data.length !== size) throw new CorruptionError(`${what}: size ${data.length}, header says ${size}`);
-        const h = new ContentHasher(header);
-        h.update(data);
-        const actual = h.digest();
-        if (actual !== csum) throw new CorruptionError(`Corrupted file object ${csum} from remote ${remoteName}: actual checksum ${actual}`);
-        if (repo.isArchive) await tx.importRawBytes(ObjectType.File, csum, raw);
-        else await tx.writeContent(header, header.isSymlink ? { kind: 'symlink' } : { kind: 'bytes', data }, csum);
+        });
         progress.fetchedContent++;
         tick();
       });

@@ -400,6 +400,21 @@ export class Transaction {
     });
   }
 
+  /**
+   * Where a caller that writes an object's stored bytes itself (a pull
+   * streaming a download) puts it; `markStaged` once it is complete and verified.
+   */
+  async stagingPath(type: ObjectType, csum: Checksum): Promise<string> {
+    await this.ensureStagingDir(csum);
+    return this.stagedPath(this.relFor(type, csum));
+  }
+
+  markStaged(type: ObjectType, csum: Checksum): void {
+    this.staged.set(this.relFor(type, csum), type);
+    if (type === ObjectType.File) this.stats.contentWritten++;
+    else this.stats.metadataWritten++;
+  }
+
   setRef(ref: string, checksum: Checksum | null, remote: string | null = null, collection: string | null = null): void {
     this.refs.push({ ref, remote, collection, checksum });
   }

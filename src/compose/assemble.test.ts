@@ -43,6 +43,8 @@ describe('assembleRoot', { skip }, () => {
       build('tp-clash', 'echo different > %{buildroot}/usr/lib/tp/h1', ['/usr/lib/tp/h1']),
       build('tp-filedir', 'echo x > %{buildroot}/usr/lib/tp/odd', ['/usr/lib/tp/odd']),
       build('tp-linkdir', 'ln -s odd %{buildroot}/usr/lib/tp/sgid', ['/usr/lib/tp/sgid']),
+      // only implies /usr/lib/tp/odd (0755 in its commit), which tp-kitchen declares 0750
+      build('tp-implied', 'mkdir -p %{buildroot}/usr/lib/tp/odd && echo i > %{buildroot}/usr/lib/tp/odd/implied', ['/usr/lib/tp/odd/implied']),
     ];
     const pkgs = await cache.importPackages(await Promise.all(rpms.map(composePackage)), { documentation: true });
     [kitchen, other] = pkgs as [CachedPackage, CachedPackage];
@@ -101,6 +103,13 @@ describe('assembleRoot', { skip }, () => {
       );
       assert.equal(existsSync(dest), false, 'nothing is checked out');
     }
+  });
+
+  it('keeps the mode a package declares for a directory another package only implies', async () => {
+    const dest = join(work, 'root-implied');
+    await assembleRoot(cache, [kitchen, extra.get('tp-implied')!], dest);
+    assert.equal(lstatSync(join(dest, 'usr/lib/tp/odd')).mode & 0o7777, 0o750);
+    assert.equal(lstatSync(join(dest, 'usr/lib/tp/odd/implied')).isFile(), true);
   });
 
   it('refuses a non-empty destination', async () => {

@@ -8,6 +8,7 @@
  * later must replace it (the scriptlet overlay does).
  */
 import { promises as fsp } from 'node:fs';
+import { join } from 'node:path';
 import { AlreadyExistsError, CoreforgeError, isErrno } from '../errors.js';
 import { checkoutCommit } from '../ostree/checkout.js';
 import type { Checksum } from '../ostree/checksum.js';
@@ -44,9 +45,10 @@ type Claim = { dir: true; pkg: string } | { dir: false; pkg: string; checksum: C
  * in one and not in the other. Directories merge (their metadata is the last
  * package's, as when rpm installs them in order).
  */
-async function findConflicts(repo: Repo, pkgs: CachedPackage[]): Promise<FileConflict[]> {
+async function findConflicts(repo: Repo, pkgs: CachedPackage[]): Promise<{ conflicts: FileConflict[]; sharedDirs: Set<string> }> {
   const claims = new Map<string, Claim>();
   const conflicts: FileConflict[] = [];
+  const sharedDirs = new Set<string>();
   const trees = new Map<Checksum, Promise<DirTree>>();
   const load = (c: Checksum) => {
     let p = trees.get(c);
@@ -71,12 +73,29 @@ async function findConflicts(repo: Repo, pkgs: CachedPackage[]): Promise<FileCon
       else if (!prev.dir) {
         conflicts.push({ path, first: prev.pkg, second: pkg });
         continue;
-      }
+      } else sharedDirs.add(path);
       await walk(d.treeChecksum, path, pkg);
     }
   };
   for (const p of pkgs) await walk((await repo.loadCommit(p.commit)).rootTree, '', p.nevra);
-  return conflicts;
+  return { conflicts, sharedDirs };
+}
+
+/**
+ * Modes of directories several packages contain, from the packages whose
+ * headers declare them (the last one wins, as rpm installs in order): a
+ * package that only implies a directory (0755) must not override the mode
+ * another package gives it, whatever the checkout order.
+ */
+function declaredDirModes(pkgs: CachedPackage[], shared: Set<string>): Map<string, number> {
+  const out = new Map<string, number>();
+  if (shared.size === 0) return out;
+  for (const p of pkgs) {
+    for (const f of p.header.files) {
+      if (f.type === 'dir' && !f.attrs.ghost && shared.has(f.path)) out.set(f.path, f.mode & 0o7777);
+    }
+  }
+  return out;
 }
 
 /**
@@ -85,7 +104,7 @@ async function findConflicts(repo: Repo, pkgs: CachedPackage[]): Promise<FileCon
  */
 export async function assembleRoot(cache: PkgCache, pkgs: CachedPackage[], dest: string, opts: AssembleOptions = {}): Promise<{ devino: DevinoCache }> {
   const repo = cache.repo;
-  const conflicts = await findConflicts(repo, pkgs);
+  const { conflicts, sharedDirs } = await findConflicts(repo, pkgs);
   if (conflicts.length > 0) throw new FileConflictError(conflicts);
 
   try {
@@ -121,5 +140,6 @@ export async function assembleRoot(cache: PkgCache, pkgs: CachedPackage[], dest:
     done++;
     opts.onProgress?.({ phase: 'assemble', done, total: pkgs.length, item: p.nevra });
   }
+  for (const [path, mode] of declaredDirModes(pkgs, sharedDirs)) await fsp.chmod(join(dest, path), mode);
   return { devino };
 }

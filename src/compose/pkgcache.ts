@@ -13,6 +13,7 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { CoreforgeError, NotFoundError, isCoreforgeError } from '../errors.js';
+import { mapLimit } from '../util/fs.js';
 import { V, Variant, dictGet, type VarDict } from '../gvariant/index.js';
 import { openPayload, readRpmHeaders, type RpmPackageHeaders, type PayloadEntry } from '../rpm/file/index.js';
 import { Repo } from '../ostree/repo/repo.js';
@@ -34,6 +35,8 @@ const PKG_JOBS = Math.max(2, Number(process.env.COREFORGE_PKGCACHE_JOBS) || 4);
 const WRITES_PER_PKG = 16;
 /** Files up to this size are buffered and written in one call; larger ones are streamed. */
 const SMALL_FILE = 1024 * 1024;
+/** Cache lookups (header reads) at once. */
+const LOOKUP_JOBS = 8;
 
 const META_IDENTITY = 'coreforge.pkgcache.identity';
 const META_HEADER_SHA256 = 'coreforge.pkgcache.header-sha256';
@@ -174,10 +177,13 @@ export class PkgCache {
     const todo: Array<{ i: number; headers: RpmPackageHeaders }> = [];
     let done = 0;
     const progress = (item: string) => opts.onProgress?.({ phase: 'unpack', done, total: pkgs.length, item });
-    for (let i = 0; i < pkgs.length; i++) {
-      const pkg = pkgs[i]!;
+    // cache lookups read only the headers: run several at once
+    const looked = await mapLimit(pkgs, LOOKUP_JOBS, async (pkg) => {
       const headers = await readHeadersFor(pkg);
-      const hit = await this.lookup(pkg, opts, headers);
+      return { headers, hit: await this.lookup(pkg, opts, headers) };
+    });
+    looked.forEach(({ headers, hit }, i) => {
+      const pkg = pkgs[i]!;
       if (hit) {
         out[i] = { ...pkg, commit: hit };
         stats.cached++;
@@ -186,7 +192,7 @@ export class PkgCache {
       } else {
         todo.push({ i, headers });
       }
-    }
+    });
     if (todo.length === 0) return out;
 
     const tx = await Transaction.begin(this.repo);

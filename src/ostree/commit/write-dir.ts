@@ -1,4 +1,4 @@
-import { promises as fsp } from 'node:fs';
+import { existsSync, lstatSync, promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { CoreforgeError, CorruptionError, InvalidInputError, isErrno } from '../../errors.js';
 import { TaskPool } from '../../util/fs.js';
@@ -112,13 +112,18 @@ interface EntryStat extends EntryInfo {
   devino?: string;
 }
 
-async function lstatEntry(fsPath: string, wantDevino: boolean): Promise<EntryStat> {
+/**
+ * lstat(2) of one walk entry. Synchronous on purpose (as ostree's fstatat):
+ * the walk awaits each entry anyway, and a thread-pool round trip per entry,
+ * behind the hashing jobs, costs far more than the call.
+ */
+function lstatEntry(fsPath: string, wantDevino: boolean): EntryStat {
   try {
     if (!wantDevino) {
-      const st = await fsp.lstat(fsPath);
+      const st = lstatSync(fsPath);
       return { uid: st.uid, gid: st.gid, mode: st.mode & (S_IFMT | 0o7777), size: st.size };
     }
-    const st = await fsp.lstat(fsPath, { bigint: true });
+    const st = lstatSync(fsPath, { bigint: true });
     return { uid: Number(st.uid), gid: Number(st.gid), mode: Number(st.mode) & (S_IFMT | 0o7777), size: Number(st.size), devino: `${st.dev}:${st.ino}` };
   } catch (e) {
     // something else changed the tree under the walk (ostree fails the same way)
@@ -164,7 +169,7 @@ export async function writeDirectoryToMtree(tx: Transaction, dir: string, mtree:
       if (pool.failed) return;
       const fsPath = join(fsDir, name);
       const path = relDir === '/' ? `/${name}` : `${relDir}/${name}`;
-      const st = await lstatEntry(fsPath, Boolean(mod.devino));
+      const st = lstatEntry(fsPath, Boolean(mod.devino));
       const fmt = st.mode & S_IFMT;
       // a file hardlinked from a repository: its metadata is the object's, not the checkout's
       const cached = fmt === S_IFREG && mod.devino ? mod.devino.cache.get(st.devino!) : undefined;
@@ -188,7 +193,8 @@ export async function writeDirectoryToMtree(tx: Transaction, dir: string, mtree:
             if (mod.counters) mod.counters.filesHashed++;
           } else {
             csum = cached;
-            if (!(await tx.hasObject(ObjectType.File, cached))) {
+            // the common case (object already stored) without a thread-pool round trip
+            if (!existsSync(tx.repo.objectPath(ObjectType.File, cached)) && !(await tx.hasObject(ObjectType.File, cached))) {
               await tx.writeContent(objHeader, { kind: 'file', path: fsPath, size: st.size }, cached).catch((e: unknown) => {
                 if (e instanceof CorruptionError) throw new CorruptionError(`${fsPath}: content differs from object ${cached} it was checked out from (modified in place?)`);
                 throw e;

@@ -25,6 +25,7 @@ import { postprocess, removeFromPackages } from './postprocess.js';
 import { finalizeRootfs, prepareRootfs } from './conventions.js';
 import { checkPasswd, preparePasswd, readPreviousPwGrp, splitPasswd, type PreviousPwGrp } from './passwd.js';
 import { mergeFileMetaMaps, resolveRpmOwners } from './owners.js';
+import { lockedModesMeta, unlockTree } from './rootless.js';
 import { writeRpmdb } from './rpmdb.js';
 import { labelTree, loadSelinuxPolicy } from './selinux.js';
 import { buildCommitMetadata, pkglistVariant } from './commit-metadata.js';
@@ -167,6 +168,7 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
     progress({ phase: 'assemble' });
     const { devino } = await assembleRoot(cache, cached, rootfs, { onProgress: progress });
     const meta: FileMetaMap = new Map();
+    const locked = await unlockTree(rootfs);
     await applyOverlays(rootfs, layers, meta);
     await removeFromPackages(rootfs, tf['remove-from-packages'] ?? [], pkgs, { meta });
     await preparePasswd(rootfs, previousPw, config.manifest);
@@ -199,9 +201,11 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
         if (r.code !== 0 || r.signal) throw new PostprocessScriptError(label, r.signal ? `killed by ${r.signal}` : `exit status ${r.code}`, r.output);
       });
     };
+    const lockedBefore: FileMetaMap = new Map();
+    await lockedModesMeta(finalRoot, locked, lockedBefore);
     const kernel = await finalizeRootfs(finalRoot, {
       treefile: config.manifest,
-      meta: mergeFileMetaMaps(owners, meta),
+      meta: mergeFileMetaMaps(owners, lockedBefore, meta),
       kernel: { runScript: finalRun },
       hooks: { passwdMigrate: (root) => splitPasswd(root, config.manifest) },
     });
@@ -210,6 +214,11 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
     let labels: FileMetaMap = new Map();
     if ((tf.selinux ?? true) && (await loadSelinuxPolicy(finalRoot))) labels = await labelTree(finalRoot, { ...(tf['selinux-label-version'] !== undefined ? { labelVersion: tf['selinux-label-version'] } : {}) });
 
+    // files the postprocess steps wrote with owner-unreadable modes (shadow) must still be read by the commit
+    await unlockTree(finalRoot, locked, (rel) => rel);
+    const lockedNow: FileMetaMap = new Map();
+    await lockedModesMeta(finalRoot, locked, lockedNow);
+
     progress({ phase: 'commit' });
     const metadata = buildCommitMetadata(tf['add-commit-metadata'], [
       ['version', new Variant('s', version)],
@@ -217,7 +226,7 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
       ['rpmostree.rpmdb.pkglist', pkglistVariant(pkgs)],
       ...(kernel ? ([['ostree.bootable', new Variant('b', true)], ['ostree.linux', new Variant('s', kernel.kver)]] as VarDict) : []),
     ]);
-    return commitRootfs(repo, finalRoot, { devino, meta: mergeFileMetaMaps(owners, meta, labels), branch: ref, parent, metadata, timestamp, onProgress: progress });
+    return commitRootfs(repo, finalRoot, { devino, meta: mergeFileMetaMaps(lockedNow, owners, meta, labels), branch: ref, parent, metadata, timestamp, onProgress: progress });
   });
 
   progress({ phase: 'artifacts' });

@@ -330,8 +330,9 @@ export async function varToTmpfiles(root: string, opts: VarToTmpfilesOptions = {
         continue;
       }
       const m = opts.meta?.get(`/${r}`);
-      const uid = m?.uid ?? st.uid;
-      const gid = m?.gid ?? st.gid;
+      // rootless builds own everything on disk: the builder's ids stand for root, as in the commit
+      const uid = m?.uid ?? (st.uid === process.getuid?.() ? 0 : st.uid);
+      const gid = m?.gid ?? (st.gid === process.getgid?.() ? 0 : st.gid);
       const mode = m?.mode;
       const shown = mode !== undefined ? Object.assign(Object.create(Object.getPrototypeOf(st)) as Stats, st, { mode: (st.mode & ~0o7777) | mode }) : st;
       const target = st.isSymbolicLink() ? await fsp.readlink(host) : undefined;

@@ -58,7 +58,22 @@ function stripOverlayXattrs(p: string): void {
     if (isErrno(e) && (e.code === 'ENOTSUP' || e.code === 'EOPNOTSUPP')) return;
     throw e;
   }
-  for (const x of names) if (OVERLAY_XATTR.test(x)) n.removeXattr(p, x);
+  const strip = names.filter((x) => OVERLAY_XATTR.test(x));
+  if (strip.length === 0) return;
+  try {
+    for (const x of strip) n.removeXattr(p, x);
+  } catch (e) {
+    if (!(isErrno(e) && e.code === 'EACCES')) throw e;
+    // rootless: user.* xattrs need write permission, which a 0000/0400 file (shadow, gshadow) lacks for its owner
+    const st = fs.lstatSync(p);
+    if (st.isSymbolicLink()) throw e;
+    fs.chmodSync(p, (st.mode & 0o7777) | 0o200);
+    try {
+      for (const x of strip) if (n.getXattr(p, x) !== null) n.removeXattr(p, x);
+    } finally {
+      fs.chmodSync(p, st.mode & 0o7777);
+    }
+  }
 }
 
 /** Make a directory's non-overlay xattrs equal to the upper one's (copy-up copied them all, then scripts changed some). */
@@ -127,6 +142,9 @@ function mergeDir(upDir: string, lowDir: string, top: boolean, opts: MergeOption
     const low = path.join(lowDir, name);
     const st = fs.lstatSync(up);
     const lst = lstatOrNull(low);
+    // rootless: reading or removing user.* xattrs needs read/write permission, which shadow (0000) denies its owner
+    const locked = st.isFile() && (st.mode & 0o600) !== 0o600 && process.getuid?.() !== 0;
+    if (locked) fs.chmodSync(up, (st.mode & 0o7777) | 0o600);
     if (isWhiteout(up, st)) {
       if (lst) {
         removeTree(low);
@@ -160,6 +178,7 @@ function mergeDir(upDir: string, lowDir: string, top: boolean, opts: MergeOption
     stripOverlayXattrs(up);
     if (lst?.isDirectory()) removeTree(low);
     moveInto(up, low, st);
+    if (locked) fs.chmodSync(low, st.mode & 0o7777);
     if (lst) stats.replaced++;
     else stats.added++;
   }

@@ -349,8 +349,9 @@ export class Transaction {
       else await fill(fh);
       if (mode === 'bare-user') {
         const diskMode = header.isSymlink ? 0o644 : (header.mode & 0o775) | 0o400;
-        await fh.chmod(diskMode);
+        // xattr first: an unprivileged owner may not set user.* xattrs on a file it cannot write (mode 0400)
         native().setXattr(fh.fd, OSTREEMETA_XATTR, Buffer.from(serializeBareUserMeta(header)));
+        await fh.chmod(diskMode);
       } else if (mode === 'bare') {
         await fh.chown(header.uid, header.gid);
         await fh.chmod(header.mode & 0o7777);

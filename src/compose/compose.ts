@@ -61,6 +61,8 @@ export interface BuildResult {
   pkgdiff?: string;
   /** `rpm-ostree db diff`-style listing against the previous build. */
   pkgdiffText?: string;
+  /** Packages in the build; how many were unpacked now vs. taken from the pkgcache. */
+  packages?: { total: number; unpacked: number; cached: number };
 }
 
 export async function readComposePackages(paths: Map<string, string>): Promise<ComposePackage[]> {
@@ -156,6 +158,7 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
   const parent = prev && (await repo.hasObject(ObjectType.Commit, prev.commit)) ? prev.commit : null;
   const previousPw: PreviousPwGrp | null = parent ? await readPreviousPwGrp(repo, parent) : null;
 
+  let pkgStats: BuildResult['packages'];
   const commit = await withScratch(o.buildDir, async (work) => {
     const rootfs = join(work, 'rootfs');
     const scratch = join(work, 'scratch');
@@ -164,6 +167,7 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
     progress({ phase: 'unpack', done: 0, total: pkgs.length });
     const cache = await PkgCache.open(join(o.buildDir, 'cache', 'pkgcache-repo'));
     const cached = await cache.importPackages(pkgs, { documentation: tf.documentation ?? true, onProgress: progress });
+    pkgStats = { total: pkgs.length, unpacked: cache.lastStats?.imported ?? 0, cached: cache.lastStats?.cached ?? 0 };
 
     progress({ phase: 'assemble' });
     const { devino } = await assembleRoot(cache, cached, rootfs, { onProgress: progress });
@@ -250,6 +254,7 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
     ref,
     inputhash,
     dir: written.dir,
+    ...(pkgStats ? { packages: pkgStats } : {}),
     ...(written.pkgdiff ? { pkgdiff: pkgdiffSummary(written.pkgdiff), pkgdiffText: formatPkgDiff(written.pkgdiff) } : {}),
   };
 }

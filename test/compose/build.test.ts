@@ -15,6 +15,7 @@ import { buildExampleRpms, exampleRpmsAvailable } from '../../src/compose/testin
 import { createrepo, serveDir, type TestServer } from '../../src/rpm/repo/testing.js';
 import { RpmBuilder } from '../../src/rpm/testing/rpmbuild.js';
 import { sandboxAvailable } from '../../src/compose/sandbox.js';
+import { RepoServer } from '../../src/server/static-repo.js';
 
 const skip = !exampleRpmsAvailable() ? 'rpmbuild/createrepo_c/busybox missing' : !sandboxAvailable().ok ? `no sandbox: ${sandboxAvailable().reason}` : false;
 const REF = 'fedora/x86_64/coreos/stable';
@@ -60,7 +61,7 @@ after(async () => {
   if (skip) return;
   await server.close();
   // ostree admin deploy makes deployment roots immutable (chattr +i)
-  await run('sh', ['-c', `chattr -i "$0"/sysroot/ostree/deploy/*/deploy/*.0 2>/dev/null; true`, work]);
+  await run('sh', ['-c', `chattr -i "$0"/sysroot/ostree/deploy/*/deploy/* 2>/dev/null; true`, work]);
   rmSync(work, { recursive: true, force: true });
 });
 
@@ -189,6 +190,29 @@ test('build the example: cosa layout, the documented tar import with the real os
   assert.equal(m2[1], '40.20231114.dev.1');
   const show = await ok('ostree', ['--repo=' + join(bd, 'tmp', 'repo'), 'log', REF]);
   assert.match(show, new RegExp(`commit ${m2[2]}[\\s\\S]*commit ${commit}`));
+  const again2 = JSON.parse((await cfIn(bd, ['build', '--force', '--json'])).stdout);
+  assert.deepEqual(again2.packages, { total: 7, unpacked: 0, cached: 7 }); // the pkgcache: nothing unpacked twice
+
+  // over the air: publish both builds into the distribution repo, serve it, the deployed machine upgrades
+  const dist = join(work, 'dist-repo');
+  let p = await cfIn(bd, ['publish', '--repo', dist, '--build', version!]);
+  assert.equal(p.status, 0, p.stderr);
+  const srv = new RepoServer({ repos: [{ path: dist }] });
+  const { url } = await srv.start();
+  try {
+    const sysrepo = join(sysroot, 'ostree', 'repo');
+    await ok('ostree', [`--repo=${sysrepo}`, 'remote', 'add', '--no-gpg-verify', 'my', url]);
+    await ok('ostree', ['admin', 'switch', `--sysroot=${sysroot}`, '--os=mini', `my:${REF}`]);
+    p = await cfIn(bd, ['publish', '--repo', dist]);
+    assert.equal(p.status, 0, p.stderr);
+    const up = await ok('ostree', ['admin', 'upgrade', `--sysroot=${sysroot}`, '--os=mini']);
+    assert.doesNotMatch(up, /No update available/);
+    const st2 = await ok('ostree', ['admin', 'status', `--sysroot=${sysroot}`]);
+    assert.match(st2.split('\n')[0]!, new RegExp(`mini ${again2.commit}\\.0$`)); // the new default deployment
+    assert.match(await ok('ostree', [`--repo=${sysrepo}`, 'fsck']), /no errors found/);
+  } finally {
+    await srv.stop();
+  }
 });
 
 test('reproducible: same config, lockfile and SOURCE_DATE_EPOCH give the same commit in another build directory, and rootless', { skip }, async () => {

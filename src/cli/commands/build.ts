@@ -69,6 +69,7 @@ export const buildCommand: Command = {
       return 0;
     }
     if (r.pkgdiffText) out(ctx, r.pkgdiffText.trimEnd());
+    if (r.packages) out(ctx, `${r.packages.total} packages: ${r.packages.unpacked} unpacked, ${r.packages.cached} from the package cache`);
     out(ctx, `Built ${r.buildId} (${arch}): ${r.ref} = ${r.commit}`);
     out(ctx, `  ${r.dir}`);
     return 0;

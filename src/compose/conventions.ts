@@ -13,6 +13,7 @@
  *    kernel + initramfs (kernel.ts). passwd, rpmdb and SELinux steps are
  *    hooks called at rpm-ostree's points.
  */
+import { PasswdDb } from './passwd.js';
 import { promises as fsp, type Stats } from 'node:fs';
 import { join } from 'node:path';
 import { InvalidInputError, UnsupportedError, isErrno } from '../errors.js';
@@ -233,48 +234,6 @@ export async function prepareLinks(root: string, tf: Treefile): Promise<void> {
 }
 
 /** name ↔ id tables from the tree's passwd/group files (usr/etc and usr/lib, as PasswdDB::populate_new). */
-export class PasswdDb {
-  readonly users = new Map<number, string>();
-  readonly groups = new Map<number, string>();
-
-  static async load(root: string): Promise<PasswdDb> {
-    const db = new PasswdDb();
-    for (const [file, map] of [
-      ['usr/etc/passwd', db.users],
-      ['usr/lib/passwd', db.users],
-      ['usr/etc/group', db.groups],
-      ['usr/lib/group', db.groups],
-    ] as const) {
-      let text: string;
-      try {
-        text = await fsp.readFile(join(root, file), 'utf8');
-      } catch (e) {
-        if (isErrno(e, 'ENOENT')) continue;
-        throw e;
-      }
-      text.split('\n').forEach((line, i) => {
-        if (line.trim() === '' || line.startsWith('#')) return;
-        const f = line.split(':');
-        const id = Number(f[2]);
-        if (f.length < 3 || f[0] === '' || !/^\d+$/.test(f[2] ?? '')) throw new InvalidInputError(`/${file}:${i + 1}: malformed entry '${line}'`);
-        map.set(id, f[0]!);
-      });
-    }
-    return db;
-  }
-
-  user(uid: number): string {
-    const n = this.users.get(uid);
-    if (n === undefined) throw new InvalidInputError(`failed to find user ID '${uid}' in the tree's passwd`);
-    return n;
-  }
-
-  group(gid: number): string {
-    const n = this.groups.get(gid);
-    if (n === undefined) throw new InvalidInputError(`failed to find group ID '${gid}' in the tree's group`);
-    return n;
-  }
-}
 
 /** tmpfiles.rs canonicalize_escape_path: /var/run/… → /run/…, then shell-safe quoting. */
 export function tmpfilesPath(abs: string): string {
@@ -311,7 +270,7 @@ export interface VarToTmpfilesOptions {
  */
 export async function varToTmpfiles(root: string, opts: VarToTmpfilesOptions = {}): Promise<string[]> {
   const log = opts.log ?? (() => {});
-  const db = await PasswdDb.load(root);
+  const db = await PasswdDb.fromFinalTree(root);
   if (await lstatOrNull(join(root, 'var/run'))) await rmrf(join(root, 'var/run'));
   for (const p of KNOWN_STATE_FILES) {
     const st = await lstatOrNull(join(root, p));

@@ -444,13 +444,22 @@ export async function checkPasswd(rootfs: string, tf: LoadedTreefile, previous: 
 export class PasswdDb {
   readonly users = new Map<string, number>();
   readonly groups = new Map<string, number>();
+  /** id → name; the first entry for an id wins, as getpwuid's linear scan does. */
+  readonly userNames = new Map<number, string>();
+  readonly groupNames = new Map<number, string>();
 
   addPasswd(text: string, source: string): this {
-    for (const u of parsePasswd(text, source)) this.users.set(u.name, u.uid);
+    for (const u of parsePasswd(text, source)) {
+      this.users.set(u.name, u.uid);
+      if (!this.userNames.has(u.uid)) this.userNames.set(u.uid, u.name);
+    }
     return this;
   }
   addGroup(text: string, source: string): this {
-    for (const g of parseGroup(text, source)) this.groups.set(g.name, g.gid);
+    for (const g of parseGroup(text, source)) {
+      this.groups.set(g.name, g.gid);
+      if (!this.groupNames.has(g.gid)) this.groupNames.set(g.gid, g.name);
+    }
     return this;
   }
 
@@ -462,5 +471,32 @@ export class PasswdDb {
     const g = await readOrNull(join(rootfs, etcDir, 'group'));
     if (g !== null) db.addGroup(g, `/${etcDir}/group`);
     return db;
+  }
+
+  /** A finished tree's users and groups: /usr/etc first, then the split-off /usr/lib files (nss-altfiles order). */
+  static async fromFinalTree(root: string): Promise<PasswdDb> {
+    const db = new PasswdDb();
+    for (const f of ['usr/etc/passwd', 'usr/lib/passwd']) {
+      const t = await readOrNull(join(root, f));
+      if (t !== null) db.addPasswd(t, `/${f}`);
+    }
+    for (const f of ['usr/etc/group', 'usr/lib/group']) {
+      const t = await readOrNull(join(root, f));
+      if (t !== null) db.addGroup(t, `/${f}`);
+    }
+    return db;
+  }
+
+  /** The name of a uid, or an error naming the tree's passwd. */
+  user(uid: number): string {
+    const n = this.userNames.get(uid);
+    if (n === undefined) throw new InvalidInputError(`failed to find user ID '${uid}' in the tree's passwd`);
+    return n;
+  }
+
+  group(gid: number): string {
+    const n = this.groupNames.get(gid);
+    if (n === undefined) throw new InvalidInputError(`failed to find group ID '${gid}' in the tree's group`);
+    return n;
   }
 }

@@ -49,6 +49,8 @@ export const buildCommand: Command = {
       }
       last = ctx.interactive ? line : PHASE_TEXT[ev.phase];
     };
+    const timer = ctx.env.COREFORGE_TIMINGS === '1' ? new PhaseTimer() : null;
+    const onProgress = timer ? (ev: ComposeProgress) => (timer.mark(ev.phase), opts.json ? undefined : draw(ev)) : opts.json ? undefined : draw;
     const r = await build({
       configDir,
       buildDir: ctx.cwd,
@@ -56,10 +58,11 @@ export const buildCommand: Command = {
       force: opts.force,
       ...(opts.version ? { version: opts.version } : {}),
       env: ctx.env,
-      onProgress: opts.json ? undefined : draw,
+      ...(onProgress ? { onProgress } : {}),
       ...(opts.verbose ? { onOutput: (label: string, text: string) => ctx.stderr.write(text.split('\n').map((l) => (l ? `${label}: ${l}` : l)).join('\n')) } : {}),
     });
     if (ctx.interactive) ctx.stderr.write('\r\x1b[K');
+    if (timer) ctx.stderr.write(timer.report());
     if (opts.json) {
       out(ctx, JSON.stringify(r, null, 2));
       return 0;
@@ -75,3 +78,24 @@ export const buildCommand: Command = {
     return 0;
   },
 };
+
+/** COREFORGE_TIMINGS=1: wall time per build phase (from the first progress event of a phase to the next phase's). */
+class PhaseTimer {
+  private readonly t0 = performance.now();
+  private current: string | null = null;
+  private since = this.t0;
+  private readonly totals = new Map<string, number>();
+  mark(phase: string): void {
+    if (phase === this.current) return;
+    const now = performance.now();
+    if (this.current) this.totals.set(this.current, (this.totals.get(this.current) ?? 0) + now - this.since);
+    this.current = phase;
+    this.since = now;
+  }
+  /** One `timing PHASE SECONDS` line per phase, in order, then the total. */
+  report(): string {
+    this.mark('(end)');
+    const lines = [...this.totals].map(([p, ms]) => `timing ${p} ${(ms / 1000).toFixed(3)}\n`);
+    return lines.join('') + `timing total ${((performance.now() - this.t0) / 1000).toFixed(3)}\n`;
+  }
+}

@@ -13,8 +13,8 @@ import { CoreforgeError, UnsupportedError, isErrno } from '../errors.js';
 
 export interface MergeOptions {
   /**
-   * Top-level names that are ignored when they are empty directories in the upper dir and absent from the lower
-   * (mountpoints the sandbox created: dev, proc, run, tmp).
+   * Paths relative to the root ('tmp', 'sysroot/tmp') ignored when they are empty directories in the upper dir and
+   * absent from the lower (mountpoints the sandbox created: dev, proc, run, tmp).
    */
   skipNewEmptyTopDirs?: string[];
 }
@@ -136,8 +136,9 @@ function moveInto(up: string, low: string, st: fs.Stats): void {
   fs.renameSync(tmp, low);
 }
 
-function mergeDir(upDir: string, lowDir: string, top: boolean, opts: MergeOptions, stats: MergeStats): void {
+function mergeDir(upDir: string, lowDir: string, top: boolean, opts: MergeOptions, stats: MergeStats, rel = ''): void {
   for (const name of fs.readdirSync(upDir)) {
+    const relName = rel === '' ? name : `${rel}/${name}`;
     const up = path.join(upDir, name);
     const low = path.join(lowDir, name);
     const st = fs.lstatSync(up);
@@ -153,7 +154,7 @@ function mergeDir(upDir: string, lowDir: string, top: boolean, opts: MergeOption
       continue;
     }
     if (st.isDirectory()) {
-      if (top && !lst && opts.skipNewEmptyTopDirs?.includes(name) && fs.readdirSync(up).length === 0) continue;
+      if (!lst && opts.skipNewEmptyTopDirs?.includes(relName) && fs.readdirSync(up).length === 0) continue;
       let isDir = lst?.isDirectory() ?? false;
       if (lst && !isDir) {
         fs.unlinkSync(low);
@@ -164,7 +165,7 @@ function mergeDir(upDir: string, lowDir: string, top: boolean, opts: MergeOption
         isDir = true;
         stats.added++;
       }
-      mergeDir(up, low, false, opts, stats);
+      mergeDir(up, low, false, opts, stats, relName);
       stats.dirs++;
       if (((lstatOrNull(low)?.mode ?? 0) & 0o7777) !== (st.mode & 0o7777)) fs.chmodSync(low, st.mode & 0o7777);
       if (process.getuid?.() === 0) {

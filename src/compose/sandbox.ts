@@ -165,6 +165,7 @@ class Session implements SandboxSession {
     private readonly holderPid: number,
     private readonly merged: string,
     private readonly filesDir: string,
+    private readonly tmpLinked = false,
   ) {}
 
   close(): void {
@@ -180,7 +181,8 @@ class Session implements SandboxSession {
       '--bind', this.merged, '/',
       '--proc', '/proc',
       '--dev', '/dev',
-      '--tmpfs', '/tmp',
+      // an ostree-style root links /tmp to sysroot/tmp (tmp-is-dir: false): mount the tmpfs where the link points
+      ...(this.tmpLinked ? ['--dir', '/sysroot/tmp', '--tmpfs', '/sysroot/tmp'] : ['--tmpfs', '/tmp']),
       '--tmpfs', '/run',
       '--unshare-net', '--unshare-pid', '--unshare-ipc', '--unshare-uts',
       '--die-with-parent',
@@ -297,12 +299,13 @@ export async function withRootOverlay<T>(rootfs: string, scratchDir: string, fn:
     // Relative option paths: the tree's path may contain ',' or ':' which the overlay option parser would split on.
     fs.symlinkSync(root, path.join(sessionDir, 'lower'));
     const preexisting = new Set(MOUNTPOINTS.filter((m) => fs.existsSync(path.join(root, m))));
+    const tmpLinked = fs.lstatSync(path.join(root, 'tmp'), { throwIfNoEntry: false })?.isSymbolicLink() === true && fs.readlinkSync(path.join(root, 'tmp')).replace(/^\/+/, '') === 'sysroot/tmp';
     holder = await startHolder(t, sessionDir);
-    session = new Session(t, holder.pid!, path.join(sessionDir, 'merged'), path.join(sessionDir, 'files'));
+    session = new Session(t, holder.pid!, path.join(sessionDir, 'merged'), path.join(sessionDir, 'files'), tmpLinked);
     const result = await fn(session);
     session.close();
     await stopHolder(holder);
-    mergeOverlayUpper(path.join(sessionDir, 'upper'), root, { skipNewEmptyTopDirs: MOUNTPOINTS.filter((m) => !preexisting.has(m)) });
+    mergeOverlayUpper(path.join(sessionDir, 'upper'), root, { skipNewEmptyTopDirs: [...MOUNTPOINTS.filter((m) => !preexisting.has(m)), ...(tmpLinked && !fs.existsSync(path.join(root, 'sysroot/tmp')) ? ['sysroot/tmp'] : [])] });
     return result;
   } finally {
     session?.close();

@@ -171,10 +171,16 @@ export async function writeDirectoryToMtree(tx: Transaction, dir: string, mtree:
   }
 
   // content objects the repository had before this commit: devino hits usually name one (a rebuild)
+  // (without a parent repository the listing is complete: an object it lacks is written without asking again;
+  // writing dedupes against objects staged or stored since)
   let stored: Set<Checksum> | null = null;
+  let listingComplete = false;
+  // devino objects this walk stores (several paths can be links of one object)
+  const storing = new Map<Checksum, Promise<void>>();
   if (mod.devino && mod.devino.cache.size > 0) {
     stored = new Set();
     for await (const o of tx.repo.listObjects()) if (o.type === ObjectType.File) stored.add(o.checksum);
+    listingComplete = (await tx.repo.parent()) === null;
   }
 
   const walk = async (fsDir: string, relDir: string, node: MutableTree): Promise<void> => {
@@ -209,12 +215,20 @@ export async function writeDirectoryToMtree(tx: Transaction, dir: string, mtree:
           } else {
             csum = cached;
             // the common case (object already stored) without a file system call
-            if (!stored!.has(cached) && !(await tx.hasObject(ObjectType.File, cached))) {
-              await tx.writeContent(objHeader, { kind: 'file', path: fsPath, size: st.size }, cached).catch((e: unknown) => {
-                if (e instanceof CorruptionError) throw new CorruptionError(`${fsPath}: content differs from object ${cached} it was checked out from (modified in place?)`);
-                throw e;
-              });
-              if (mod.counters) mod.counters.filesHashed++;
+            if (!stored!.has(cached)) {
+              let w = storing.get(cached);
+              if (!w) {
+                w = (async () => {
+                  if (!listingComplete && (await tx.hasObject(ObjectType.File, cached))) return;
+                  await tx.writeContent(objHeader, { kind: 'file', path: fsPath, size: st.size }, cached).catch((e: unknown) => {
+                    if (e instanceof CorruptionError) throw new CorruptionError(`${fsPath}: content differs from object ${cached} it was checked out from (modified in place?)`);
+                    throw e;
+                  });
+                  if (mod.counters) mod.counters.filesHashed++;
+                })();
+                storing.set(cached, w);
+              }
+              await w;
             }
             if (mod.counters) mod.counters.devinoReused++;
           }

@@ -7,10 +7,15 @@
  * Files are never written through: anything that changes a hardlinked file
  * later must replace it (the scriptlet overlay does).
  */
-import { promises as fsp } from 'node:fs';
-import { join } from 'node:path';
-import { AlreadyExistsError, CoreforgeError, isErrno } from '../errors.js';
-import { checkoutCommit } from '../ostree/checkout.js';
+import { chmodSync, constants, copyFileSync, createWriteStream, linkSync, lstatSync, mkdirSync, promises as fsp, symlinkSync, utimesSync, writeFileSync, type BigIntStats } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
+import { AlreadyExistsError, CoreforgeError, CorruptionError, isErrno } from '../errors.js';
+import { native } from '../native/index.js';
+import { FileHeader, parseBareUserMeta } from '../ostree/objects/content.js';
+import { S_IFMT, S_IFREG } from '../ostree/objects/dirmeta.js';
+import { ObjectType } from '../ostree/objects/types.js';
+import { OSTREEMETA_XATTR } from '../ostree/objects/xattrs.js';
+import { TaskPool } from '../util/fs.js';
 import type { Checksum } from '../ostree/checksum.js';
 import type { Repo, ContentObject } from '../ostree/repo/repo.js';
 import type { DirTree } from '../ostree/objects/dirtree.js';
@@ -37,16 +42,27 @@ export interface AssembleOptions {
   onProgress?: (p: ComposeProgress) => void;
 }
 
-type Claim = { dir: true; pkg: string } | { dir: false; pkg: string; checksum: Checksum };
+/** A directory of the merged tree: the dirmeta of the last package that contains it (rpm installs in order). */
+interface DirPlan {
+  meta: Checksum;
+}
+
+/** A file of the merged tree: the first package shipping the path (later ones ship the same object). */
+interface FilePlan {
+  checksum: Checksum;
+  pkg: string;
+}
 
 /**
- * Every path of every package, refusing paths two packages ship differently:
- * regular files or symlinks with different content objects, or a directory
- * in one and not in the other. Directories merge (their metadata is the last
- * package's, as when rpm installs them in order).
+ * The merged tree of every package, refusing paths two packages ship
+ * differently: regular files or symlinks with different content objects, or a
+ * directory in one and not in the other. Directories merge (their metadata is
+ * the last package's, as when rpm installs them in order). Directories come
+ * out parents first.
  */
-async function findConflicts(repo: Repo, pkgs: CachedPackage[]): Promise<{ conflicts: FileConflict[]; sharedDirs: Set<string> }> {
-  const claims = new Map<string, Claim>();
+async function planTree(repo: Repo, pkgs: CachedPackage[]): Promise<{ conflicts: FileConflict[]; sharedDirs: Set<string>; dirs: Map<string, DirPlan>; files: Map<string, FilePlan> }> {
+  const dirs = new Map<string, DirPlan>();
+  const files = new Map<string, FilePlan>();
   const conflicts: FileConflict[] = [];
   const sharedDirs = new Set<string>();
   const trees = new Map<Checksum, Promise<DirTree>>();
@@ -62,23 +78,39 @@ async function findConflicts(repo: Repo, pkgs: CachedPackage[]): Promise<{ confl
     const dt = await load(tree);
     for (const f of dt.files) {
       const path = `${rel}/${f.name}`;
-      const prev = claims.get(path);
-      if (!prev) claims.set(path, { dir: false, pkg, checksum: f.checksum });
-      else if (prev.dir || prev.checksum !== f.checksum) conflicts.push({ path, first: prev.pkg, second: pkg });
+      const prev = files.get(path);
+      if (!prev) {
+        if (dirs.has(path)) conflicts.push({ path, first: dirOwner.get(path)!, second: pkg });
+        else files.set(path, { checksum: f.checksum, pkg });
+      } else if (prev.checksum !== f.checksum) conflicts.push({ path, first: prev.pkg, second: pkg });
     }
     for (const d of dt.dirs) {
       const path = `${rel}/${d.name}`;
-      const prev = claims.get(path);
-      if (!prev) claims.set(path, { dir: true, pkg });
-      else if (!prev.dir) {
-        conflicts.push({ path, first: prev.pkg, second: pkg });
+      const prevFile = files.get(path);
+      if (prevFile) {
+        conflicts.push({ path, first: prevFile.pkg, second: pkg });
         continue;
-      } else sharedDirs.add(path);
+      }
+      const prev = dirs.get(path);
+      if (!prev) {
+        dirs.set(path, { meta: d.metaChecksum });
+        dirOwner.set(path, pkg);
+      } else {
+        prev.meta = d.metaChecksum;
+        sharedDirs.add(path);
+      }
       await walk(d.treeChecksum, path, pkg);
     }
   };
-  for (const p of pkgs) await walk((await repo.loadCommit(p.commit)).rootTree, '', p.nevra);
-  return { conflicts, sharedDirs };
+  // the package that laid a directory down first (named in conflicts)
+  const dirOwner = new Map<string, string>();
+  dirs.set('', { meta: '' });
+  for (const p of pkgs) {
+    const c = await repo.loadCommit(p.commit);
+    dirs.get('')!.meta = c.rootMeta;
+    await walk(c.rootTree, '', p.nevra);
+  }
+  return { conflicts, sharedDirs, dirs, files };
 }
 
 /**
@@ -98,13 +130,66 @@ function declaredDirModes(pkgs: CachedPackage[], shared: Set<string>): Map<strin
   return out;
 }
 
+/** What laying a file down needs of its object: header, size, where it is and its inode. */
+interface ObjectInfo {
+  header: FileHeader;
+  size: number;
+  path: string;
+  /** `${st_dev}:${st_ino}` of the object file. */
+  devino: string;
+  /** A bare-user object of this repository: user mode can hardlink it (a parent repository's may have another form). */
+  local: boolean;
+}
+
+/**
+ * A bare-user object's header and inode with synchronous calls (lstat and
+ * getxattr of a cached inode take microseconds; a thread-pool round trip
+ * each costs far more). Other modes, and objects not stored here (a parent
+ * repository), go through the repository's loader.
+ */
+async function objectInfo(repo: Repo, csum: Checksum): Promise<ObjectInfo> {
+  const path = repo.objectPath(ObjectType.File, csum);
+  if (repo.mode === 'bare-user') {
+    let st: BigIntStats | undefined;
+    try {
+      st = lstatSync(path, { bigint: true });
+    } catch (e) {
+      if (!isErrno(e, 'ENOENT')) throw e;
+    }
+    if (st?.isFile()) {
+      const what = `content object ${csum}`;
+      const raw = native().getXattr(path, OSTREEMETA_XATTR);
+      if (!raw) throw new CorruptionError(`${what}: missing ${OSTREEMETA_XATTR} xattr`);
+      const m = parseBareUserMeta(new Uint8Array(raw), `${what} (${OSTREEMETA_XATTR})`);
+      if ((m.mode & S_IFMT) === S_IFREG) {
+        const header = new FileHeader(m.uid, m.gid, m.mode, m.xattrs, '');
+        header.validate(what);
+        return { header, size: Number(st.size), path, devino: `${st.dev}:${st.ino}`, local: true };
+      }
+      // symlinks (stored as files holding the target) are rare: the repository's loader reads them
+    }
+  }
+  const obj: ContentObject = await repo.loadContent(csum);
+  const st = await fsp.lstat(obj.path, { bigint: true });
+  return { header: obj.header, size: obj.size, path: obj.path, devino: `${st.dev}:${st.ino}`, local: repo.mode === 'bare-user' && (obj.storedMode ?? repo.mode) === repo.mode };
+}
+
+/** Objects loaded a few at a time (only the fallback loader has round trips to overlap). */
+const LOAD_CONCURRENCY = 16;
+
 /**
  * Union checkout of the packages (in order) into `dest`, which must not
- * exist or be empty. Returns the devino cache of the hardlinked files.
+ * exist or be empty: the result of `ostree checkout -U --union` of each
+ * package commit in turn, then the declared modes of shared directories.
+ * Returns the devino cache of the hardlinked files.
+ *
+ * The merged tree is planned first, then every directory is created and
+ * every file hardlinked once, with synchronous calls: per-package checkouts
+ * are latency-bound on thousands of tiny awaited operations.
  */
 export async function assembleRoot(cache: PkgCache, pkgs: CachedPackage[], dest: string, opts: AssembleOptions = {}): Promise<{ devino: DevinoCache }> {
   const repo = cache.repo;
-  const { conflicts, sharedDirs } = await findConflicts(repo, pkgs);
+  const { conflicts, sharedDirs, dirs, files } = await planTree(repo, pkgs);
   if (conflicts.length > 0) throw new FileConflictError(conflicts);
 
   try {
@@ -114,32 +199,84 @@ export async function assembleRoot(cache: PkgCache, pkgs: CachedPackage[], dest:
     if (!isErrno(e, 'ENOENT')) throw e;
   }
 
+  // directory modes: the last package's dirmeta, then what headers declare for shared ones (user mode keeps
+  // setuid/setgid on directories, as ostree)
+  const metaModes = new Map<Checksum, number>();
+  for (const m of new Set([...dirs.values()].map((d) => d.meta))) metaModes.set(m, (await repo.loadDirMeta(m)).mode & 0o7777);
+  const declared = declaredDirModes(pkgs, sharedDirs);
+  // owner-only while files go in; final modes (which may lack the write bit) once they are in
+  mkdirSync(dest, { recursive: true, mode: 0o700 });
+  for (const path of dirs.keys()) if (path !== '') mkdirSync(dest + path, { mode: 0o700 });
+
   const devino: DevinoCache = new Map();
-  // hardlinks of one object share its inode: stat it once
-  const keyOf = new Map<Checksum, Promise<string>>();
-  const onFile = async (path: string, obj: ContentObject, linked: boolean): Promise<void> => {
-    if (obj.header.isSymlink) return;
-    if (!linked) {
-      // user mode writes copies (empty and unreadable files) without setuid bits and readable: give them the
-      // real permissions back, so the final commit sees them on disk (copies are not in the devino cache:
-      // a freed inode number could be reused by an unrelated file)
-      await fsp.chmod(path, obj.header.mode & 0o7777);
+  const infos = new Map<Checksum, Promise<ObjectInfo>>();
+  const info = (c: Checksum): Promise<ObjectInfo> => {
+    let p = infos.get(c);
+    if (!p) {
+      p = objectInfo(repo, c);
+      infos.set(c, p);
+    }
+    return p;
+  };
+  const total = files.size;
+  let done = 0;
+  const place = async (rel: string, csum: Checksum): Promise<void> => {
+    const obj = await info(csum);
+    const path = dest + rel;
+    const h = obj.header;
+    if (h.isSymlink) {
+      symlinkSync(h.symlinkTarget, path);
       return;
     }
-    let k = keyOf.get(obj.checksum);
-    if (!k) {
-      k = fsp.lstat(obj.path, { bigint: true }).then((st) => `${st.dev}:${st.ino}`);
-      keyOf.set(obj.checksum, k);
+    const unreadable = (h.mode & 0o400) === 0;
+    // zero-sized files are always copied (hardlinking them all could hit EMLINK), as are files user mode must
+    // make readable; an object of a parent repository of another mode has another on-disk form
+    if (obj.size > 0 && !unreadable && obj.local) {
+      try {
+        linkSync(obj.path, path);
+        devino.set(obj.devino, { checksum: csum, header: h });
+        return;
+      } catch (e) {
+        if (!(isErrno(e, 'EXDEV') || isErrno(e, 'EMLINK') || isErrno(e, 'EPERM'))) throw e;
+      }
     }
-    devino.set(await k, obj.checksum);
+    // a copy (not in the devino cache: a freed inode number could be reused by an unrelated file), with the
+    // object's real permissions so the final commit sees them on disk
+    if (obj.size === 0) writeFileSync(path, '', { flag: 'wx', mode: 0o600 });
+    else if (obj.local) copyFileSync(obj.path, path, constants.COPYFILE_EXCL);
+    else {
+      const o = await repo.loadContent(csum);
+      await pipeline(o.open(), createWriteStream(path, { flags: 'wx', mode: 0o600 }));
+    }
+    chmodSync(path, h.mode & 0o7777);
   };
 
-  let done = 0;
-  for (const p of pkgs) {
-    await checkoutCommit(repo, p.commit, dest, { userMode: true, union: true, onFile });
-    done++;
-    opts.onProgress?.({ phase: 'assemble', done, total: pkgs.length, item: p.nevra });
+  const pool = new TaskPool(LOAD_CONCURRENCY);
+  for (const [rel, f] of files) {
+    if (pool.failed) break;
+    await pool.add(() =>
+      place(rel, f.checksum).then(() => {
+        if (++done % PROGRESS_EVERY === 0) opts.onProgress?.({ phase: 'assemble', done, total, item: rel });
+      }),
+    );
   }
-  for (const [path, mode] of declaredDirModes(pkgs, sharedDirs)) await fsp.chmod(join(dest, path), mode);
+  await pool.drain();
+  opts.onProgress?.({ phase: 'assemble', done, total });
+
+  const ordered = [...dirs.keys()];
+  for (const path of ordered) {
+    const mode = declared.get(path) ?? metaModes.get(dirs.get(path)!.meta)!;
+    chmodSync(path === '' ? dest : dest + path, mode);
+  }
+  // ostree leaves checked-out directories at mtime 0, like the objects (children first: it survives nothing else)
+  for (let i = ordered.length - 1; i >= 0; i--) {
+    try {
+      utimesSync(ordered[i] === '' ? dest : dest + ordered[i], 0, 0);
+    } catch {
+      // as ostree, best effort
+    }
+  }
   return { devino };
 }
+
+const PROGRESS_EVERY = 1000;

@@ -50,7 +50,7 @@ function mergeXattrs(base: Xattrs, over: Xattrs | undefined): Xattrs {
   return canonicalizeXattrs([...kept.filter(([n]) => !names.has(Buffer.from(n).toString('latin1'))), ...over]);
 }
 
-/** A bare-user object's header, from the `user.ostreemeta` xattr of its hardlink. */
+/** A bare-user object's header, from the `user.ostreemeta` xattr of its hardlink (for cache entries without one). */
 function bareUserHeader(fsPath: string): FileHeader | null {
   const raw = native().getXattr(fsPath, OSTREEMETA_XATTR);
   if (!raw) return null;

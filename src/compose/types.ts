@@ -1,6 +1,9 @@
 import type { RpmHeader } from '../rpm/file/index.js';
 import type { Checksum } from '../ostree/checksum.js';
 import type { Xattrs } from '../ostree/objects/xattrs.js';
+import type { DevinoEntry } from '../ostree/commit/write-dir.js';
+
+export type { DevinoEntry };
 
 /** One package of the compose: a fetched RPM and its parsed header. */
 export interface ComposePackage {
@@ -22,10 +25,11 @@ export interface CachedPackage extends ComposePackage {
 }
 
 /**
- * (dev, ino) of a file hardlinked from the pkgcache → its content object checksum, so the final commit reuses the
- * checksum instead of reading the file again. Key: `${dev}:${ino}` (st.dev/st.ino as bigint-safe decimal strings).
+ * (dev, ino) of a file hardlinked from the pkgcache → its content object checksum and header, so the final commit
+ * reuses them instead of reading the file (or its xattrs) again. Key: `${dev}:${ino}` (st.dev/st.ino as bigint-safe
+ * decimal strings).
  */
-export type DevinoCache = Map<string, Checksum>;
+export type DevinoCache = Map<string, DevinoEntry>;
 
 /** Metadata the final commit uses for a path instead of what is on disk. */
 export interface FileMeta {

@@ -1,4 +1,4 @@
-import { existsSync, lstatSync, promises as fsp } from 'node:fs';
+import { lstatSync, promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { CoreforgeError, CorruptionError, InvalidInputError, isErrno } from '../../errors.js';
 import { TaskPool } from '../../util/fs.js';
@@ -38,18 +38,25 @@ export interface CommitModifier {
   xattrsFor?: (path: string, info: EntryInfo, base: () => Xattrs) => Xattrs | undefined;
   /**
    * ostree's devino cache: regular files hardlinked from a repository,
-   * `${st.dev}:${st.ino}` → their content checksum. Such a file is not read:
-   * its metadata comes from `header` (the object's), the modifier applies on
-   * top, and when that leaves the header unchanged the checksum is reused
-   * (the object is written from the file only if this repository lacks it).
+   * `${st.dev}:${st.ino}` → their content checksum (and the object's header
+   * when the caller has it). Such a file is not read: its metadata comes from
+   * the object's header, the modifier applies on top, and when that leaves
+   * the header unchanged the checksum is reused (the object is written from
+   * the file only if this repository lacks it).
    */
   devino?: {
-    cache: ReadonlyMap<string, Checksum>;
-    /** The object's header, or null to treat the file as not cached. */
-    header: (fsPath: string, checksum: Checksum) => FileHeader | null | Promise<FileHeader | null>;
+    cache: ReadonlyMap<string, DevinoEntry>;
+    /** The object's header when the entry has none, or null to treat the file as not cached. */
+    header?: (fsPath: string, checksum: Checksum) => FileHeader | null | Promise<FileHeader | null>;
   };
   /** Counters filled in by the walk. */
   counters?: CommitCounters;
+}
+
+/** A devino cache entry: the object a hardlinked file is, and its header if known (null: not usable). */
+export interface DevinoEntry {
+  checksum: Checksum;
+  header?: FileHeader | null;
 }
 
 export interface CommitCounters {
@@ -163,6 +170,19 @@ export async function writeDirectoryToMtree(tx: Transaction, dir: string, mtree:
     mtree.setMeta(await tx.writeMetadata(ObjectType.DirMeta, meta.serialize()));
   }
 
+  // content objects the repository had before this commit: devino hits usually name one (a rebuild)
+  // (without a parent repository the listing is complete: an object it lacks is written without asking again;
+  // writing dedupes against objects staged or stored since)
+  let stored: Set<Checksum> | null = null;
+  let listingComplete = false;
+  // devino objects this walk stores (several paths can be links of one object)
+  const storing = new Map<Checksum, Promise<void>>();
+  if (mod.devino && mod.devino.cache.size > 0) {
+    stored = new Set();
+    for await (const o of tx.repo.listObjects()) if (o.type === ObjectType.File) stored.add(o.checksum);
+    listingComplete = (await tx.repo.parent()) === null;
+  }
+
   const walk = async (fsDir: string, relDir: string, node: MutableTree): Promise<void> => {
     const names = (await fsp.readdir(fsDir, { encoding: 'buffer' })).map((raw) => utf8Name(raw, fsDir)).sort();
     for (const name of names) {
@@ -172,8 +192,9 @@ export async function writeDirectoryToMtree(tx: Transaction, dir: string, mtree:
       const st = lstatEntry(fsPath, Boolean(mod.devino));
       const fmt = st.mode & S_IFMT;
       // a file hardlinked from a repository: its metadata is the object's, not the checkout's
-      const cached = fmt === S_IFREG && mod.devino ? mod.devino.cache.get(st.devino!) : undefined;
-      const objHeader = cached ? await mod.devino!.header(fsPath, cached) : null;
+      const entry = fmt === S_IFREG && mod.devino ? mod.devino.cache.get(st.devino!) : undefined;
+      const cached = entry?.checksum;
+      const objHeader = entry ? (entry.header !== undefined ? entry.header : ((await mod.devino!.header?.(fsPath, entry.checksum)) ?? null)) : null;
       const base: EntryInfo = objHeader?.isRegular ? { uid: objHeader.uid, gid: objHeader.gid, mode: objHeader.mode } : st;
       const info = applyModifier(path, base, mod);
       if (!info) continue;
@@ -193,13 +214,21 @@ export async function writeDirectoryToMtree(tx: Transaction, dir: string, mtree:
             if (mod.counters) mod.counters.filesHashed++;
           } else {
             csum = cached;
-            // the common case (object already stored) without a thread-pool round trip
-            if (!existsSync(tx.repo.objectPath(ObjectType.File, cached)) && !(await tx.hasObject(ObjectType.File, cached))) {
-              await tx.writeContent(objHeader, { kind: 'file', path: fsPath, size: st.size }, cached).catch((e: unknown) => {
-                if (e instanceof CorruptionError) throw new CorruptionError(`${fsPath}: content differs from object ${cached} it was checked out from (modified in place?)`);
-                throw e;
-              });
-              if (mod.counters) mod.counters.filesHashed++;
+            // the common case (object already stored) without a file system call
+            if (!stored!.has(cached)) {
+              let w = storing.get(cached);
+              if (!w) {
+                w = (async () => {
+                  if (!listingComplete && (await tx.hasObject(ObjectType.File, cached))) return;
+                  await tx.writeContent(objHeader, { kind: 'file', path: fsPath, size: st.size }, cached).catch((e: unknown) => {
+                    if (e instanceof CorruptionError) throw new CorruptionError(`${fsPath}: content differs from object ${cached} it was checked out from (modified in place?)`);
+                    throw e;
+                  });
+                  if (mod.counters) mod.counters.filesHashed++;
+                })();
+                storing.set(cached, w);
+              }
+              await w;
             }
             if (mod.counters) mod.counters.devinoReused++;
           }

@@ -39,10 +39,11 @@
  * Every coreforge build runs with COREFORGE_TIMINGS=1; the per-phase walls are printed (medians).
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync, renameSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync, renameSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { bumpOnePackage, generateRpms } from '../src/compose/testing/gen.js';
+import { printCpuProfile } from './profile.js';
 import { coreforgeBin } from '../test/ostree/util/run.js';
 
 const PACKAGES = Number(process.env.BENCH_PACKAGES ?? 300);
@@ -299,23 +300,7 @@ function profileBuild(dir: string, config: string, repoDir: string, repoLink: st
   run([process.execPath, coreforgeBin, 'init', config], { cwd: b });
   run([process.execPath, coreforgeBin, 'fetch'], { cwd: b });
   run([process.execPath, '--cpu-prof', `--cpu-prof-dir=${profDir}`, coreforgeBin, 'build'], { cwd: b, env });
-  const file = readdirSync(profDir).find((f) => f.endsWith('.cpuprofile'));
-  if (!file) return;
-  const prof = JSON.parse(readFileSync(join(profDir, file), 'utf8')) as {
-    nodes: Array<{ id: number; callFrame: { functionName: string; url: string; lineNumber: number } }>;
-    samples: number[];
-    timeDeltas: number[];
-  };
-  const byId = new Map(prof.nodes.map((n) => [n.id, n]));
-  const self = new Map<string, number>();
-  prof.samples.forEach((id, i) => {
-    const n = byId.get(id)!;
-    const key = `${n.callFrame.functionName || '(anonymous)'} ${n.callFrame.url.replace(/^.*\/(dist|node:)/, '$1')}:${n.callFrame.lineNumber + 1}`;
-    self.set(key, (self.get(key) ?? 0) + (prof.timeDeltas[i] ?? 0));
-  });
-  const total = [...self.values()].reduce((a, b) => a + b, 0);
-  log(`\ncoreforge build, CPU profile of the main thread (self time, ${(total / 1e6).toFixed(1)} s sampled; profile in ${join(profDir, file)}):`);
-  for (const [k, us] of [...self].sort((a, b) => b[1] - a[1]).slice(0, 25)) log(`  ${((100 * us) / total).toFixed(1).padStart(5)}%  ${(us / 1e6).toFixed(2)} s  ${k}`);
+  printCpuProfile(profDir, (total, file) => `\ncoreforge build, CPU profile of the main thread (self time, ${total.toFixed(1)} s sampled; profile in ${file}):`, 25, log);
 }
 
 await main();

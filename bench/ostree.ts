@@ -17,10 +17,11 @@
  * --check exits 1 when a target is missed.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir, cpus } from 'node:os';
 import { join } from 'node:path';
 import { generateTree } from '../test/ostree/util/tree.js';
+import { printCpuProfile } from './profile.js';
 import { coreforgeBin } from '../test/ostree/util/run.js';
 
 const FILES = Number(process.env.BENCH_FILES ?? 20000);
@@ -187,23 +188,7 @@ function profileCommit(dir: string, tree: string, commitArgs: string[]): void {
   rmSync(profDir, { recursive: true, force: true });
   spawnSync(process.execPath, [coreforgeBin, 'ostree', `--repo=${repo}`, 'init', '--mode=archive']);
   spawnSync(process.execPath, ['--cpu-prof', `--cpu-prof-dir=${profDir}`, coreforgeBin, 'ostree', `--repo=${repo}`, ...commitArgs, tree], { stdio: 'ignore' });
-  const file = readdirSync(profDir).find((f) => f.endsWith('.cpuprofile'));
-  if (!file) return;
-  const prof = JSON.parse(readFileSync(join(profDir, file), 'utf8')) as {
-    nodes: Array<{ id: number; callFrame: { functionName: string; url: string; lineNumber: number } }>;
-    samples: number[];
-    timeDeltas: number[];
-  };
-  const byId = new Map(prof.nodes.map((n) => [n.id, n]));
-  const self = new Map<string, number>();
-  prof.samples.forEach((id, i) => {
-    const n = byId.get(id)!;
-    const key = `${n.callFrame.functionName || '(anonymous)'} ${n.callFrame.url.replace(/^.*\/(dist|node:)/, '$1')}:${n.callFrame.lineNumber + 1}`;
-    self.set(key, (self.get(key) ?? 0) + (prof.timeDeltas[i] ?? 0));
-  });
-  const total = [...self.values()].reduce((a, b) => a + b, 0);
-  log('\nour commit, CPU profile (self time):');
-  for (const [k, us] of [...self].sort((a, b) => b[1] - a[1]).slice(0, 15)) log(`  ${((100 * us) / total).toFixed(1).padStart(5)}%  ${(us / 1e6).toFixed(2)} s  ${k}`);
+  printCpuProfile(profDir, () => '\nour commit, CPU profile (self time):', 15, log);
 }
 
 main();

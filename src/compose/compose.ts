@@ -183,8 +183,9 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
     const owners = await resolveRpmOwners(rootfs, pkgs, { includeVar: true });
 
     progress({ phase: 'postprocess' });
-    const runScript = async (scriptPath: string, label: string): Promise<void> => {
-      await withRootOverlay(rootfs, scratch, async (s) => {
+    // postprocess scripts and dracut: one sandbox session each, over whichever root the step works on
+    const runIn = (root: string) => async (scriptPath: string, label: string): Promise<void> => {
+      await withRootOverlay(root, scratch, async (s) => {
         const r = await s.run({ argv: [scriptPath], label, ...(o.onOutput ? { onOutput: (t: string) => o.onOutput!(label, t) } : {}) });
         if (r.code !== 0 || r.signal) throw new PostprocessScriptError(label, r.signal ? `killed by ${r.signal}` : `exit status ${r.code}`, r.output);
       });
@@ -192,25 +193,19 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
     await postprocess(rootfs, {
       treefile: config.manifest,
       version,
-      runScript,
+      runScript: runIn(rootfs),
       meta,
       hooks: { rpmdb: (root) => writeRpmdb(root, pkgs, { ...(epoch !== undefined ? { sourceDateEpoch: epoch } : {}), ...(tf.rpmdb ? { backend: tf.rpmdb } : {}) }).then(() => undefined) },
     });
     const finalRoot = join(work, 'final');
     await fsp.mkdir(finalRoot, { mode: 0o755 });
     await prepareRootfs(rootfs, finalRoot, tf);
-    const finalRun = async (scriptPath: string, label: string): Promise<void> => {
-      await withRootOverlay(finalRoot, scratch, async (s) => {
-        const r = await s.run({ argv: [scriptPath], label, ...(o.onOutput ? { onOutput: (t: string) => o.onOutput!(label, t) } : {}) });
-        if (r.code !== 0 || r.signal) throw new PostprocessScriptError(label, r.signal ? `killed by ${r.signal}` : `exit status ${r.code}`, r.output);
-      });
-    };
     const lockedBefore: FileMetaMap = new Map();
     await lockedModesMeta(finalRoot, locked, lockedBefore);
     const kernel = await finalizeRootfs(finalRoot, {
       treefile: config.manifest,
       meta: mergeFileMetaMaps(owners, lockedBefore, meta),
-      kernel: { runScript: finalRun },
+      kernel: { runScript: runIn(finalRoot) },
       hooks: { passwdMigrate: (root) => splitPasswd(root, config.manifest) },
     });
     await checkPasswd(finalRoot, config.manifest, previousPw, { owners });

@@ -1,4 +1,4 @@
-import { lstatSync, promises as fsp } from 'node:fs';
+import { lstatSync, promises as fsp, realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import { CoreforgeError, CorruptionError, InvalidInputError, isErrno } from '../../errors.js';
 import { TaskPool } from '../../util/fs.js';
@@ -139,6 +139,14 @@ function lstatEntry(fsPath: string, wantDevino: boolean): EntryStat {
   }
 }
 
+function realpathOrNull(p: string): string | null {
+  try {
+    return realpathSync(p);
+  } catch {
+    return null;
+  }
+}
+
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 
 /** A directory entry name; ostree rejects names that are not UTF-8 (node would silently mangle them). */
@@ -183,6 +191,11 @@ export async function writeDirectoryToMtree(tx: Transaction, dir: string, mtree:
     listingComplete = (await tx.repo.parent()) === null;
   }
 
+  // committing a tree that contains this repository (ostree commit in the repo's parent dir) would otherwise
+  // walk into this very transaction's staging dir, whose files are still being written
+  const ownStaging = realpathSync(tx.stagingDir);
+  const isOwnStaging = (name: string, fsPath: string): boolean => name.startsWith('staging-') && realpathOrNull(fsPath) === ownStaging;
+
   const walk = async (fsDir: string, relDir: string, node: MutableTree): Promise<void> => {
     const names = (await fsp.readdir(fsDir, { encoding: 'buffer' })).map((raw) => utf8Name(raw, fsDir)).sort();
     for (const name of names) {
@@ -199,6 +212,7 @@ export async function writeDirectoryToMtree(tx: Transaction, dir: string, mtree:
       const info = applyModifier(path, base, mod);
       if (!info) continue;
       if (fmt === S_IFDIR) {
+        if (isOwnStaging(name, fsPath)) continue;
         const meta = new DirMeta(info.uid, info.gid, (info.mode & 0o7777) | S_IFDIR, xattrsOf(fsPath, path, info, mod));
         const child = await node.ensureDir(name);
         child.setMeta(await tx.writeMetadata(ObjectType.DirMeta, meta.serialize()));

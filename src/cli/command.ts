@@ -2,7 +2,6 @@
 export interface Command {
   /** Name as typed, e.g. "ostree" or "config". */
   name: string;
-  summary: string;
   run(argv: string[], ctx: CliContext): Promise<number | void>;
 }
 

@@ -35,12 +35,13 @@ export async function main(argv: string[], ctx: CliContext): Promise<number> {
     ctx.stdout.write(`coreforge ${version()}\n`);
     return 0;
   }
-  const cmd: Command | undefined = commands.find((c) => c.name === first);
-  if (!cmd) {
+  const entry = commands.find((c) => c.name === first);
+  if (!entry) {
     ctx.stderr.write(`error: unknown command '${first}'\n\n${help()}`);
     return 2;
   }
   try {
+    const cmd: Command = await entry.load();
     const rc = await cmd.run(rest, ctx);
     return typeof rc === 'number' ? rc : 0;
   } catch (e) {

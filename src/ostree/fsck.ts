@@ -1,10 +1,9 @@
 import { promises as fsp, constants as C } from 'node:fs';
 import { join } from 'node:path';
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
-import { inflateRawSync } from 'node:zlib';
-import { CorruptionError, NotFoundError, isCoreforgeError, isErrno } from '../errors.js';
+import { CorruptionError, isCoreforgeError, isErrno } from '../errors.js';
 import { sha256Hex, type Checksum } from './checksum.js';
-import { ContentHasher, FileHeader, contentChecksum, parseLenPrefix } from './objects/content.js';
+import { ContentHasher } from './objects/content.js';
+import { verifyArchiveFile } from './repo/verify-archive.js';
 import { ObjectType, objectTypeName } from './objects/types.js';
 import type { Repo } from './repo/repo.js';
 import { objectKey } from './traverse.js';
@@ -351,63 +350,17 @@ export async function verifyMetadata(repo: Repo, type: ObjectType, csum: Checksu
 }
 
 /** Archive objects up to this size are read in one go and inflated on the thread pool. */
-const SMALL_FILEZ = 1024 * 1024;
-
-/**
- * Small .filez: one open and one read instead of a header read plus a read
- * stream (two opens, several reads); fsck of a typical tree is dominated by
- * such per-object syscalls, not by inflating or hashing.
- */
-async function verifySmallArchiveContent(repo: Repo, csum: Checksum): Promise<boolean> {
-  const path = repo.objectPath(ObjectType.File, csum);
-  const what = `content object ${csum}`;
-  let buf: Buffer;
-  // synchronous on purpose: for small objects the thread-pool round trips of
-  // open/fstat/read/close cost more than the work (measured: ~2× faster fsck)
-  let fd: number;
-  try {
-    fd = openSync(path, 'r');
-  } catch (e) {
-    if (isErrno(e, 'ENOENT')) throw new NotFoundError(`No such content object ${csum}`);
-    throw e;
-  }
-  try {
-    const { size } = fstatSync(fd);
-    if (size > SMALL_FILEZ) return false;
-    buf = Buffer.allocUnsafe(size);
-    let n = 0;
-    while (n < size) {
-      const r = readSync(fd, buf, n, size - n, n);
-      if (r === 0) break;
-      n += r;
-    }
-    buf = buf.subarray(0, n);
-  } finally {
-    closeSync(fd);
-  }
-  const hlen = parseLenPrefix(buf.subarray(0, 8), buf.length, what);
-  const { header, size } = FileHeader.parseArchive(new Uint8Array(buf.buffer, buf.byteOffset + 8, hlen), what);
-  const body = buf.subarray(8 + hlen);
-  let data: Buffer;
-  if (header.isSymlink) {
-    if (body.length !== 0) throw new CorruptionError(`${what}: symlink with trailing data`);
-    data = Buffer.alloc(0);
-  } else {
-    try {
-      data = inflateRawSync(body);
-    } catch (e) {
-      throw new CorruptionError(`Corrupted file object ${csum}: ${(e as Error).message}`);
-    }
-  }
-  if (data.length !== size) throw new CorruptionError(`Corrupted file object ${csum}: size ${data.length}, header says ${size}`);
-  const actual = contentChecksum(header, data);
-  if (actual !== csum) throw new CorruptionError(`Corrupted file object; checksum expected='${csum}' actual='${actual}'`);
-  return true;
-}
-
 /** Re-hash a content object from its stored form. */
 export async function verifyContent(repo: Repo, csum: Checksum): Promise<void> {
-  if (repo.isArchive && (await verifySmallArchiveContent(repo, csum))) return;
+  if (repo.isArchive) {
+    try {
+      await verifyArchiveFile(repo.objectPath(ObjectType.File, csum), csum);
+      return;
+    } catch (e) {
+      // not here: maybe in the parent repository (loadContent looks there)
+      if (!(isCoreforgeError(e) && e.code === 'ENOTFOUND')) throw e;
+    }
+  }
   const obj = await repo.loadContent(csum);
   const h = new ContentHasher(obj.header);
   let n = 0;

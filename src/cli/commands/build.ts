@@ -28,7 +28,6 @@ const PHASE_TEXT: Record<ComposeProgress['phase'], string> = {
 
 export const buildCommand: Command = {
   name: 'build',
-  summary: 'compose an OSTree commit from the config (rpm-ostree compose tree) into builds/, like cosa build',
   async run(argv, ctx) {
     const { opts } = parseArgs(argv, specs);
     if (opts.help) {

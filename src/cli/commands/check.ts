@@ -14,7 +14,6 @@ const specs = {
 
 export const checkCommand: Command = {
   name: 'check',
-  summary: 'lint a config repository and print a one-line fix for each finding',
   async run(argv, ctx) {
     const { opts, args } = parseArgs(argv, specs);
     if (opts.help) {

@@ -85,7 +85,6 @@ async function show(argv: string[], ctx: CliContext): Promise<number> {
 
 export const configCommand: Command = {
   name: 'config',
-  summary: 'create (config new) or inspect (config show) a config repository',
   async run(argv, ctx) {
     const [sub, ...rest] = argv;
     if (sub === undefined || sub === '--help' || sub === '-h') {

@@ -14,7 +14,6 @@ const specs = {
 
 export const fetchCommand: Command = {
   name: 'fetch',
-  summary: 'download repo metadata and every RPM the manifest needs into cache/, honouring lockfiles',
   async run(argv, ctx) {
     const { opts } = parseArgs(argv, specs);
     if (opts.help) {

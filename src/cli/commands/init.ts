@@ -11,7 +11,6 @@ const specs = {
 
 export const initCommand: Command = {
   name: 'init',
-  summary: 'set up a build directory from a config git repository (like cosa init)',
   async run(argv, ctx) {
     const { opts, args } = parseArgs(argv, specs);
     if (opts.help) {

@@ -16,7 +16,6 @@ const specs = {
 
 export const manifestCommand: Command = {
   name: 'manifest',
-  summary: 'flatten the config manifest (includes, variables, arch) and print it',
   async run(argv, ctx) {
     const { opts, args } = parseArgs(argv, specs);
     if (opts.help) {

@@ -27,7 +27,6 @@ function help(): string {
 
 export const ostreeCommand: Command = {
   name: 'ostree',
-  summary: 'ostree-compatible repository operations (init, commit, checkout, pull-local, fsck, …)',
   async run(argv, ctx) {
     // ostree accepts global options before the verb (e.g. `ostree --repo=R refs`);
     // hand them to the verb, which owns --repo.
@@ -57,7 +56,7 @@ export const ostreeCommand: Command = {
       ctx.stderr.write(`${help()}\nerror: Unknown command '${name}'\n`);
       return 1;
     }
-    return verb.run([...argv.slice(0, idx), ...argv.slice(idx + 1)], ctx);
+    return (await verb.load()).run([...argv.slice(0, idx), ...argv.slice(idx + 1)], ctx);
   },
 };
 

@@ -23,7 +23,6 @@ const SPECS = {
 
 export const publishCommand: Command = {
   name: 'publish',
-  summary: 'import the latest build into the distribution repo, sign it, make deltas and the summary, sync it',
   async run(argv, ctx) {
     const { opts } = parseArgs(argv, SPECS);
     if (opts.help) {

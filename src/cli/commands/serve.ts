@@ -19,7 +19,6 @@ const SPECS = {
 
 export const serveCommand: Command = {
   name: 'serve',
-  summary: 'serve OSTree repositories over HTTP (objects, deltas, summary) for machines to pull from',
   async run(argv, ctx) {
     const { opts } = parseArgs(argv, SPECS);
     if (opts.help) {

@@ -49,7 +49,6 @@ async function fetchRefspec(sr: Sysroot, refspec: string): Promise<string> {
 
 export const adminVerb: OstreeVerb = {
   name: 'admin',
-  summary: 'Commands for managing a host system booted with ostree',
   async run(argv, ctx) {
     const sub = argv.find((a) => !a.startsWith('-'));
     const rest = argv.filter((_, i) => i !== argv.indexOf(sub!));

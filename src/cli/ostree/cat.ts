@@ -7,7 +7,6 @@ import type { OstreeVerb } from './verb.js';
 
 export const catVerb: OstreeVerb = {
   name: 'cat',
-  summary: 'Concatenate contents of files',
   async run(argv, ctx) {
     const p = parseVerbArgs(argv, { ...REPO_OPT }, 'cat [OPTION…] COMMIT PATH…', ctx);
     if (!p) return 0;

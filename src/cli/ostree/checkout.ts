@@ -33,7 +33,6 @@ const SPECS = {
 /** `ostree checkout`, following ot-builtin-checkout.c (option conflicts and messages included). */
 export const checkoutVerb: OstreeVerb = {
   name: 'checkout',
-  summary: 'Check out a commit into a filesystem tree',
   async run(argv, ctx) {
     const p = parseVerbArgs(argv, SPECS, 'checkout [OPTION…] COMMIT [DESTINATION]', ctx);
     if (!p) return 0;

@@ -10,7 +10,6 @@ import type { OstreeVerb } from './verb.js';
 /** `ostree checksum PATH`: the content-object checksum a file on disk would get (ot-builtin-checksum.c). */
 export const checksumVerb: OstreeVerb = {
   name: 'checksum',
-  summary: 'Checksum a file or directory',
   async run(argv, ctx) {
     const p = parseVerbArgs(argv, { 'ignore-xattrs': { kind: 'boolean', help: "Don't include xattrs in checksum" } }, 'checksum [OPTION…] PATH', ctx);
     if (!p) return 0;

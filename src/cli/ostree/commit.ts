@@ -60,7 +60,6 @@ const SPECS = {
 
 export const commitVerb: OstreeVerb = {
   name: 'commit',
-  summary: 'Commit a new revision',
   async run(argv, ctx) {
     const p = parseVerbArgs(argv, SPECS, 'commit [OPTION…] [PATH]', ctx);
     if (!p) return 0;

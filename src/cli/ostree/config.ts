@@ -12,7 +12,6 @@ function splitKey(s: string): [string, string] {
 /** `ostree config get|set|unset`, following ot-builtin-config.c (messages included). */
 export const configVerb: OstreeVerb = {
   name: 'config',
-  summary: 'Change repo configuration settings',
   async run(argv, ctx) {
     const p = parseVerbArgs(argv, { ...REPO_OPT, group: { kind: 'string', arg: 'GROUP', help: 'Group name' } }, 'config [OPTION…] (get KEY|set KEY VALUE|unset KEY)', ctx);
     if (!p) return 0;

@@ -6,7 +6,6 @@ import type { OstreeVerb } from './verb.js';
 
 export const diffVerb: OstreeVerb = {
   name: 'diff',
-  summary: 'Compare directory TARGETDIR against revision REV',
   async run(argv, ctx) {
     const p = parseVerbArgs(
       argv,

@@ -25,7 +25,6 @@ async function exportTree(repo: Repo, tar: TarWriter, tree: string, meta: string
 
 export const exportVerb: OstreeVerb = {
   name: 'export',
-  summary: 'Stream COMMIT to stdout in tar format',
   async run(argv, ctx) {
     const p = parseVerbArgs(
       argv,

@@ -6,7 +6,6 @@ import type { OstreeVerb } from './verb.js';
 /** `ostree fsck`, with ot-builtin-fsck.c's messages and exit status. */
 export const fsckVerb: OstreeVerb = {
   name: 'fsck',
-  summary: 'Check the repository for consistency',
   async run(argv, ctx) {
     const p = parseVerbArgs(
       argv,

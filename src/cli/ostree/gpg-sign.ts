@@ -5,7 +5,6 @@ import type { OstreeVerb } from './verb.js';
 
 export const gpgSignVerb: OstreeVerb = {
   name: 'gpg-sign',
-  summary: 'Sign a commit',
   async run(argv, ctx) {
     const p = parseVerbArgs(argv, { ...REPO_OPT, 'gpg-homedir': { kind: 'string', arg: 'HOMEDIR', help: 'GPG Homedir to use when looking for keyrings' } }, 'gpg-sign [OPTION…] COMMIT KEY-ID…', ctx);
     if (!p) return 0;

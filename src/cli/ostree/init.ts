@@ -5,7 +5,6 @@ import type { OstreeVerb } from './verb.js';
 
 export const initVerb: OstreeVerb = {
   name: 'init',
-  summary: 'Initialize a new empty repository',
   async run(argv, ctx) {
     const p = parseVerbArgs(argv, { ...REPO_OPT, mode: { kind: 'string', arg: 'MODE', help: 'bare, bare-user, bare-user-only, archive' }, 'collection-id': { kind: 'string', arg: 'COLLECTION-ID' } }, 'init [OPTION…]', ctx);
     if (!p) return 0;

@@ -62,7 +62,6 @@ async function list(repo: Repo, e: TreeEntry, path: string, recursive: boolean, 
 
 export const lsVerb: OstreeVerb = {
   name: 'ls',
-  summary: 'List file paths',
   async run(argv, ctx) {
     const p = parseVerbArgs(
       argv,

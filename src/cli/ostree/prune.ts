@@ -7,7 +7,6 @@ import { promises as fsp } from 'node:fs';
 
 export const pruneVerb: OstreeVerb = {
   name: 'prune',
-  summary: 'Search for unreachable objects',
   async run(argv, ctx) {
     const p = parseVerbArgs(
       argv,

@@ -8,7 +8,6 @@ import type { OstreeVerb } from './verb.js';
 
 export const pullLocalVerb: OstreeVerb = {
   name: 'pull-local',
-  summary: 'Copy data from SRC_REPO',
   async run(argv, ctx) {
     const p = parseVerbArgs(
       argv,

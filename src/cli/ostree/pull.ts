@@ -9,7 +9,6 @@ function kib(n: number): string {
 
 export const pullVerb: OstreeVerb = {
   name: 'pull',
-  summary: 'Download data from remote repository',
   async run(argv, ctx) {
     const p = parseVerbArgs(
       argv,

@@ -29,7 +29,6 @@ interface RefsOpts {
 /** `ostree refs`, following ot-builtin-refs.c: list, --delete, --create, aliases (-A). */
 export const refsVerb: OstreeVerb = {
   name: 'refs',
-  summary: 'List refs',
   async run(argv, ctx) {
     const p = parseVerbArgs(argv, SPECS, 'refs [OPTION…] [PREFIX]', ctx);
     if (!p) return 0;

@@ -15,7 +15,6 @@ const SUBCOMMANDS: Array<[string, string]> = [
 /** `ostree remote add|delete|show-url|list`, following ot-remote-builtin-*.c. */
 export const remoteVerb: OstreeVerb = {
   name: 'remote',
-  summary: 'Remote commands that may involve network access',
   async run(argv, ctx) {
     const idx = argv.findIndex((a) => !a.startsWith('-'));
     const sub = idx < 0 ? undefined : argv[idx];

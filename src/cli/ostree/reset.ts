@@ -5,7 +5,6 @@ import type { OstreeVerb } from './verb.js';
 /** `ostree reset REF COMMIT`: point an existing local ref at another commit (ot-builtin-reset.c). */
 export const resetVerb: OstreeVerb = {
   name: 'reset',
-  summary: 'Reset a REF to a previous COMMIT',
   async run(argv, ctx) {
     const p = parseVerbArgs(argv, { ...REPO_OPT }, 'reset [OPTION…] REF COMMIT', ctx);
     if (!p) return 0;

@@ -4,7 +4,6 @@ import type { OstreeVerb } from './verb.js';
 
 export const revParseVerb: OstreeVerb = {
   name: 'rev-parse',
-  summary: 'Output the target of a rev',
   async run(argv, ctx) {
     const p = parseVerbArgs(argv, { ...REPO_OPT, single: { kind: 'boolean', short: 'S', help: 'If the repository has exactly one commit, print it' } }, 'rev-parse [OPTION…] REV', ctx);
     if (!p) return 0;

@@ -22,7 +22,6 @@ export async function formatCommitBlock(repo: Repo, csum: string): Promise<strin
 
 export const showVerb: OstreeVerb = {
   name: 'show',
-  summary: 'Output a metadata object',
   async run(argv, ctx) {
     const p = parseVerbArgs(
       argv,
@@ -69,7 +68,6 @@ export const showVerb: OstreeVerb = {
 
 export const logVerb: OstreeVerb = {
   name: 'log',
-  summary: 'Show log starting at commit or ref',
   async run(argv, ctx) {
     const p = parseVerbArgs(argv, { ...REPO_OPT, raw: { kind: 'boolean', help: 'Show raw variant data' } }, 'log [OPTION…] REF', ctx);
     if (!p) return 0;

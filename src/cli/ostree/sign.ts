@@ -7,7 +7,6 @@ import type { OstreeVerb } from './verb.js';
 
 export const signVerb: OstreeVerb = {
   name: 'sign',
-  summary: 'Sign a commit (ed25519)',
   async run(argv, ctx) {
     const p = parseVerbArgs(
       argv,

@@ -14,7 +14,6 @@ const DELTA_SUBCOMMANDS = [
 
 export const staticDeltaVerb: OstreeVerb = {
   name: 'static-delta',
-  summary: 'Static delta related commands',
   async run(argv, ctx) {
     const sub = argv.find((a) => !a.startsWith('-'));
     const rest = argv.filter((_, i) => i !== argv.indexOf(sub!));

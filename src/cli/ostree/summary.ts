@@ -22,7 +22,6 @@ function isoDate(ts: bigint): string {
 
 export const summaryVerb: OstreeVerb = {
   name: 'summary',
-  summary: 'Manage summary metadata',
   async run(argv, ctx) {
     const p = parseVerbArgs(
       argv,

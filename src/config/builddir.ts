@@ -55,6 +55,14 @@ export interface InitOptions {
   force?: boolean;
   /** Subdirectory of the repository holding manifest.yaml (cosa init's SUBDIR). */
   subdir?: string | undefined;
+  /** $COREFORGE_CONFIG_GIT / $COREOS_ASSEMBLER_CONFIG_GIT: a local config used instead of a clone. */
+  env?: NodeJS.ProcessEnv;
+}
+
+/** The local config an environment variable names, if any: [variable, absolute dir]. */
+export function configFromEnv(env: NodeJS.ProcessEnv, cwd: string): [string, string] | undefined {
+  for (const k of CONFIG_ENV) if (env[k]) return [k, resolve(cwd, env[k])];
+  return undefined;
 }
 
 /**
@@ -69,8 +77,17 @@ export function initBuildDir(opts: InitOptions): { configDir: string } {
   const entries = readdirSync(dir).filter((n) => !n.startsWith('.'));
   if (entries.length > 0 && !opts.force) throw new AlreadyExistsError(`${dir} is not empty (${entries.slice(0, 3).join(', ')}…); use an empty directory or --force`);
   const configDir = join(dir, 'src', 'config');
+  const fromEnv = configFromEnv(opts.env ?? {}, dir);
   if (existsSync(configDir)) {
     if (!opts.force) throw new AlreadyExistsError(`${configDir} already exists; use --force to keep it`);
+  } else if (fromEnv) {
+    // cosa's recipe for hacking on a local config: export COREOS_ASSEMBLER_CONFIG_GIT=DIR; cosa init --force /dev/null.
+    // cosa mounts DIR at src/config; a link does the same and keeps working without the variable.
+    const [k, local] = fromEnv;
+    for (const n of ['manifest.yaml', 'image.yaml'])
+      if (!existsSync(join(local, n))) throw new NotFoundError(`$${k}: no ${n} in ${local}; is it a config repository?`);
+    mkdirSync(dirname(configDir), { recursive: true });
+    symlinkSync(local, configDir);
   } else {
     mkdirSync(dirname(configDir), { recursive: true });
     const local = existsSync(resolve(dir, opts.source)) ? resolve(dir, opts.source) : opts.source;

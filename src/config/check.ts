@@ -1,10 +1,13 @@
 import { existsSync, lstatSync, readdirSync, readFileSync } from 'node:fs';
 import { isAbsolute, join, relative } from 'node:path';
 import { isCoreforgeError } from '../errors.js';
-import { manifestPath, repoVarsOf } from './configrepo.js';
+import { ConfigRepo, manifestPath, repoVarsOf } from './configrepo.js';
 import { loadImageYaml, type LoadedImage } from './image.js';
+import { configEntryExists } from './links.js';
+import { loadLive } from './live.js';
 import { lockfilePaths, parseLockfile } from './lockfile.js';
 import { listOverlays, type Overlay } from './overlays.js';
+import { loadPlatforms } from './platforms.js';
 import { readRepoDir, type RepoDirEntry } from './repofile.js';
 import { loadTreefile } from './treefile/load.js';
 import type { LoadedTreefile } from './treefile/types.js';
@@ -126,7 +129,9 @@ export function checkConfig(dir: string, arch: string): Finding[] {
   for (const f of repoFiles)
     for (const r of f.repos) {
       if (tf.repos !== undefined && !used.has(r.id)) continue;
-      if (!r.enabled && tf.repos === undefined) continue;
+      if (!r.enabled && tf.repos === undefined && !used.has(r.id)) continue;
+      if (r.baseurl.length === 0 && !r.mirrorlist && !r.metalink)
+        add('error', `${rel(f.file)}: [${r.id}]`, `repository '${r.id}' has none of baseurl, mirrorlist, metalink`, `add baseurl=https://…/$basearch/ to [${r.id}] in ${rel(f.file)}`);
       if (!r.gpgcheck) continue;
       for (const k of r.gpgkey) {
         if (/^[a-z]+:\/\//i.test(k)) continue;
@@ -169,7 +174,7 @@ export function checkConfig(dir: string, arch: string): Finding[] {
 
   // image.yaml: the remote the deployment tracks must be defined in the OS, and not be the upstream's.
   const imageFile = join(dir, 'image.yaml');
-  const image = existsSync(imageFile) ? attempt('image.yaml', () => loadImageYaml(imageFile), 'fix image.yaml as named above') : undefined;
+  const image = attempt('image.yaml', () => (configEntryExists(imageFile) ? loadImageYaml(imageFile) : undefined), 'fix image.yaml as named above');
   if (image) {
     for (const u of image.unknownKeys) add('warning', `${rel(u.where)}`, `image key '${u.key}' is unknown (ignored)`, `check its spelling or remove it`);
     const remote = image.config['ostree-remote'];
@@ -212,6 +217,13 @@ export function checkConfig(dir: string, arch: string): Finding[] {
           add('warning', `${rel(f)}: packages.${name}`, `${name} is locked but no longer requested (not in packages, not in the base lockfile)`, `remove ${name} from ${rel(f)}`);
     }
   }
+  // live/ and platforms.yaml: read by the image steps, so their problems are errors here too.
+  attempt('live', () => loadLive(dir), 'fix or remove live/ as named above');
+  const platformsFile = join(dir, 'platforms.yaml');
+  attempt('platforms.yaml', () => configEntryExists(platformsFile) && loadPlatforms(platformsFile), 'fix platforms.yaml as named above');
+
+  // Whatever else a build would refuse: check never passes a config that cannot be loaded.
+  if (!findings.some((f) => f.level === 'error')) attempt('config', () => ConfigRepo.load(dir, { arch }).layers(), 'fix the file named above');
   return findings;
 }
 

@@ -1,7 +1,7 @@
-import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ConfigError } from './errors.js';
 import { loadImageYaml, type LoadedImage } from './image.js';
+import { configEntryExists } from './links.js';
 import { loadLive, type LiveDir } from './live.js';
 import { loadLockfiles, type Lockfile } from './lockfile.js';
 import { listOverlays, type Overlay } from './overlays.js';
@@ -16,7 +16,7 @@ export type ComposeRepo = RepoConfig & { lockfileRepo: boolean };
 export function manifestPath(configDir: string): string {
   for (const n of ['manifest.yaml', 'manifest.yml', 'manifest.json']) {
     const p = join(configDir, n);
-    if (existsSync(p)) return p;
+    if (configEntryExists(p)) return p;
   }
   throw new ConfigError(`${configDir}: no manifest.yaml (is this a config repository? create one with: coreforge config new DIR --upstream URL)`);
 }
@@ -50,11 +50,11 @@ export class ConfigRepo {
     const { repos } = resolveRepos(manifest.dir, manifest.path, { repos: manifest.treefile.repos, lockfileRepos: manifest.treefile['lockfile-repos'] }, repoVarsOf(manifest));
     const lockfile = loadLockfiles(d, opts.arch);
     const imageFile = join(d, 'image.yaml');
-    const image = existsSync(imageFile) ? loadImageYaml(imageFile) : undefined;
+    const image = configEntryExists(imageFile) ? loadImageYaml(imageFile) : undefined;
     const overlays = listOverlays(d);
     const live = loadLive(d);
     const platformsFile = join(d, 'platforms.yaml');
-    const platforms = existsSync(platformsFile) ? loadPlatforms(platformsFile) : undefined;
+    const platforms = configEntryExists(platformsFile) ? loadPlatforms(platformsFile) : undefined;
     return new ConfigRepo(d, opts.arch, manifest, repos, lockfile, image, overlays, live, platforms);
   }
 

@@ -1,6 +1,7 @@
-import { existsSync, lstatSync, readlinkSync, realpathSync, statSync } from 'node:fs';
+import { realpathSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError } from './errors.js';
+import { configEntryExists } from './links.js';
 import { listTree } from './overlays.js';
 
 export interface LiveDir {
@@ -14,13 +15,7 @@ export interface LiveDir {
 /** live/ ISO/PXE boot templates, when the config has them. */
 export function loadLive(configDir: string): LiveDir | undefined {
   const path = join(configDir, 'live');
-  let l;
-  try {
-    l = lstatSync(path);
-  } catch {
-    return undefined;
-  }
-  if (l.isSymbolicLink() && !existsSync(path)) throw new ConfigError(`live: broken symlink to ${readlinkSync(path)} (is the upstream submodule checked out? try: git submodule update --init)`);
+  if (!configEntryExists(path, 'live')) return undefined;
   const realPath = realpathSync(path);
   if (!statSync(realPath).isDirectory()) throw new ConfigError(`${path}: expected a directory`);
   return { path, realPath, files: listTree(realPath) };

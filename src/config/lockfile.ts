@@ -1,6 +1,6 @@
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError } from './errors.js';
+import { configEntryExists } from './links.js';
 import { SourceDoc, typeName } from './source.js';
 
 /** One locked package (rpm-ostree lockfile.rs LockedPackage). Exactly one of evra/evr. */
@@ -109,8 +109,9 @@ export function mergeLockfiles(files: string[]): Lockfile {
 function pick(dir: string, base: string, dflt: 'json' | 'yaml'): string | undefined {
   const y = join(dir, `${base}.yaml`);
   const j = join(dir, `${base}.json`);
-  const hasY = existsSync(y);
-  const hasJ = existsSync(j);
+  // A lockfile linked into an unchecked-out submodule is an error: an unlocked build is not what was asked for.
+  const hasY = configEntryExists(y);
+  const hasJ = configEntryExists(j);
   if (hasY && hasJ) throw new ConfigError(`${dir}: both ${base}.yaml and ${base}.json exist; keep one`);
   if (hasY) return y;
   if (hasJ) return j;

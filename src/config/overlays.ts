@@ -1,6 +1,7 @@
-import { existsSync, lstatSync, readdirSync, readFileSync, readlinkSync, realpathSync, statSync } from 'node:fs';
+import { lstatSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { ConfigError } from './errors.js';
+import { configEntryExists } from './links.js';
 
 export interface StatOverride {
   /** `=` set the mode, `+` add bits, `-` remove bits (ostree commit --statoverride). */
@@ -42,20 +43,21 @@ export function parseStatOverride(text: string, file: string): StatOverride[] {
  */
 export function listOverlays(configDir: string): Overlay[] {
   const dir = join(configDir, 'overlay.d');
-  if (!existsSync(dir)) return [];
+  if (!configEntryExists(dir, 'overlay.d')) return [];
+  if (!statSync(dir).isDirectory()) throw new ConfigError(`${dir}: overlay.d must be a directory (of overlay directories such as 05core)`);
   const out: Overlay[] = [];
   for (const name of readdirSync(dir).sort()) {
     const path = join(dir, name);
     const l = lstatSync(path);
-    let realPath = path;
-    if (l.isSymbolicLink()) {
-      const target = readlinkSync(path);
-      if (!existsSync(path)) throw new ConfigError(`${relative(configDir, path) || path}: broken symlink to ${target} (is the upstream submodule checked out? try: git submodule update --init)`);
-      realPath = realpathSync(path);
-    }
+    configEntryExists(path, relative(configDir, path) || path);
+    const realPath = l.isSymbolicLink() ? realpathSync(path) : path;
     if (!statSync(realPath).isDirectory()) continue;
     const so = join(realPath, 'statoverride');
-    const statoverride = existsSync(so) ? parseStatOverride(readFileSync(so, 'utf8'), so) : [];
+    let statoverride: StatOverride[] = [];
+    if (configEntryExists(so, `overlay.d/${name}/statoverride`)) {
+      if (!statSync(so).isFile()) throw new ConfigError(`overlay.d/${name}/statoverride: expected a file of '=MODE /path' lines, found a directory`);
+      statoverride = parseStatOverride(readFileSync(so, 'utf8'), so);
+    }
     out.push({ name, ref: `overlay/${name}`, path, realPath, symlink: l.isSymbolicLink(), statoverride });
   }
   return out;

@@ -3,6 +3,8 @@ import { isMap, isScalar, LineCounter, parseDocument, type Document } from 'yaml
 import { isErrno } from '../errors.js';
 import { ConfigError } from './errors.js';
 
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
 export type KeyPath = readonly (string | number)[];
 export type SourceFormat = 'yaml' | 'json';
 
@@ -50,8 +52,17 @@ export class SourceDoc {
   static read(file: string, what = 'file'): SourceDoc {
     let text: string;
     try {
-      text = readFileSync(file, 'utf8');
+      const bytes = readFileSync(file);
+      try {
+        // serde (rpm-ostree) refuses invalid UTF-8; a lenient decode would turn it into U+FFFD silently.
+        text = UTF8.decode(bytes);
+      } catch {
+        const lenient = bytes.toString('utf8');
+        const line = lenient.slice(0, lenient.indexOf('\uFFFD')).split('\n').length;
+        throw new ConfigError(`${file}:${line}: ${what} is not valid UTF-8`);
+      }
     } catch (e) {
+      if (e instanceof ConfigError) throw e;
       if (isErrno(e, 'ENOENT')) throw new ConfigError(`${file}: ${what} not found`);
       if (isErrno(e, 'EISDIR')) throw new ConfigError(`${file}: is a directory, expected a ${what}`);
       throw new ConfigError(`${file}: cannot read ${what}: ${(e as Error).message}`);

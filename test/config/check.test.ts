@@ -100,3 +100,50 @@ test('check reports each problem with a one-line fix', async (t) => {
   rmSync(join(d, 'manifest.yaml'));
   assert.match(checkConfig(d, 'x86_64')[0]!.fix, /coreforge config new/);
 });
+
+test('check: image remote without a remotes.d file, live/, platforms.yaml, URL-less repos, and nothing a build would refuse', async (t) => {
+  const d = tmp(t);
+  write(d, {
+    'manifest.yaml': "ref: myos/${basearch}/stable\nautomatic-version-prefix: '1.<date:%Y%m%d>'\npackages: [bash]\nrepos: [base]\nostree-layers: [overlay/99myos]\n",
+    'base.repo': '[base]\nname=Base\nbaseurl=http://127.0.0.1/base/$basearch/\n',
+    'image.yaml': 'size: 8\nostree-remote: myos\n',
+    'overlay.d/99myos/etc/motd': 'hello\n',
+  });
+  const lines = () => checkConfig(d, 'x86_64').map((f) => `${f.level} ${f.where}: ${f.message} | ${f.fix}`);
+  // The image tracks remote 'myos', but no layered overlay defines it: machines could not update.
+  let f = lines();
+  assert.deepEqual(f.length, 1, f.join('\n'));
+  assert.match(f[0]!, /^warning image\.yaml: ostree-remote: remote 'myos' has no etc\/ostree\/remotes\.d\/myos\.conf in any layered overlay .*\| create overlay\.d\/99NAME\/etc\/ostree\/remotes\.d\/myos\.conf with \[remote "myos"\] url=/);
+  // The same file in an overlay that is not layered does not count.
+  write(d, { 'overlay.d/50other/etc/ostree/remotes.d/myos.conf': '[remote "myos"]\nurl=https://example.com/repo\ngpg-verify=false\n' });
+  f = lines();
+  assert.ok(f.some((x) => /^warning image\.yaml: ostree-remote: remote 'myos' has no/.test(x)), f.join('\n'));
+  assert.ok(f.some((x) => /^warning overlay\.d\/50other: overlay 50other is not in ostree-layers/.test(x)));
+  rmSync(join(d, 'overlay.d/50other'), { recursive: true });
+  write(d, { 'overlay.d/99myos/etc/ostree/remotes.d/myos.conf': '[remote "myos"]\nurl=https://example.com/repo\ngpg-verify=false\n' });
+  f = lines();
+  assert.deepEqual(f.map((x) => x.split(':')[0]), ['warning overlay.d/99myos/etc/ostree/remotes.d/myos.conf'], f.join('\n'));
+  assert.match(f[0]!, /gpg-verify=false: machines will accept unsigned updates/);
+
+  // live/, platforms.yaml: what the image steps read is checked too (it passed before).
+  write(d, { live: 'not a directory\n', 'platforms.yaml': 'x86_64:\n  qemu:\n    kernel_arguments: console=ttyS0\n' });
+  f = lines();
+  assert.ok(f.some((x) => /^error live: .*live: expected a directory \| fix or remove live\//.test(x)), f.join('\n'));
+  assert.ok(f.some((x) => /^error platforms\.yaml: .*platforms\.yaml:3:23: x86_64\.qemu\.kernel_arguments: expected a list of strings/.test(x)), f.join('\n'));
+  rmSync(join(d, 'live'));
+  rmSync(join(d, 'platforms.yaml'));
+
+  // A used repo with no URL at all: config show and the build refuse it, so check does too.
+  write(d, { 'base.repo': '[base]\nname=Base\nmetalink=\n' });
+  f = lines();
+  assert.ok(f.some((x) => x.startsWith("error base.repo: [base]: repository 'base' has none of baseurl, mirrorlist, metalink | add baseurl=")), f.join('\n'));
+  const r = await cli(['check', '--config', d, '--arch', 'x86_64'], { env: {} });
+  assert.equal(r.rc, 1);
+  write(d, { 'base.repo': '[base]\nbaseurl=http://127.0.0.1/base/\n' });
+
+  // Anything else ConfigRepo.load refuses becomes a finding (never a clean check then a failing build).
+  // (check's own ostree-layers lint looks at overlay/ refs only; the compose needs every layer.)
+  write(d, { 'manifest.yaml': "ref: myos/${basearch}/stable\nautomatic-version-prefix: '1'\npackages: [bash]\nrepos: [base]\nostree-layers: [overlay/99myos, extra/layer]\n" });
+  f = lines();
+  assert.ok(f.some((x) => /^error config: .*manifest\.yaml: ostree-layers: extra\/layer has no overlay\.d\/extra\/layer/.test(x)), f.join('\n'));
+});

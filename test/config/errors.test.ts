@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, symlinkSync } from 'node:fs';
+import { mkdirSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { CoreforgeError } from '../../src/errors.js';
@@ -139,4 +139,50 @@ test('the CLI prints "error: …" with no stack trace for bad config', async (t)
   assert.equal(r.stdout, '');
   assert.match(r.stderr, /^error: .*manifest\.yaml:2:11: packages: expected a list of strings, found a mapping\n$/);
   assert.doesNotMatch(r.stderr, /\bat .*\.(ts|js):\d+/);
+});
+
+test('links into an unchecked-out upstream are errors, never silently skipped (lockfiles, image.yaml, platforms.yaml, overlay.d)', async (t) => {
+  const d = tmp(t);
+  write(d, { 'manifest.yaml': 'ref: x\npackages: [bash]\n' });
+  const up = '../up/fedora-coreos-config';
+  symlinkSync(`${up}/manifest-lock.x86_64.json`, join(d, 'manifest-lock.x86_64.json'));
+  // Before: the build silently ran unlocked. Now the loader, show and check all refuse.
+  throwsConfig(() => ConfigRepo.load(d, { arch: 'x86_64' }), /manifest-lock\.x86_64\.json: broken symlink to \.\.\/up\/.*\(is the upstream submodule checked out\? try: git submodule update --init\)/);
+  const c = await cli(['check', '--config', d, '--arch', 'x86_64'], { env: {} });
+  assert.equal(c.rc, 1);
+  assert.match(c.stdout, /^error: lockfiles: .*manifest-lock\.x86_64\.json: broken symlink/m);
+  unlinkSync(join(d, 'manifest-lock.x86_64.json'));
+  for (const f of ['image.yaml', 'platforms.yaml', 'overlay.d']) {
+    symlinkSync(`${up}/${f}`, join(d, f));
+    throwsConfig(() => ConfigRepo.load(d, { arch: 'x86_64' }), new RegExp(`${f.replace('.', '\\.')}: broken symlink to \\.\\./up/fedora-coreos-config/${f.replace('.', '\\.')} \\(is the upstream`));
+    const k = await cli(['check', '--config', d, '--arch', 'x86_64'], { env: {} });
+    assert.equal(k.rc, 1, f);
+    assert.match(k.stdout, new RegExp(`^error: ${f.replace('.', '\\.')}: .*broken symlink`, 'm'), k.stdout);
+    unlinkSync(join(d, f));
+  }
+  assert.equal(ConfigRepo.load(d, { arch: 'x86_64' }).lockfile.files.length, 0, 'absent files are still simply absent');
+});
+
+test('odd overlay.d shapes and non-UTF-8 files are errors naming the file, not crashes', async (t) => {
+  const d = tmp(t);
+  write(d, { 'manifest.yaml': 'ref: x\npackages: [bash]\n', 'overlay.d': 'not a directory\n' });
+  throwsConfig(() => listOverlays(d), /overlay\.d: overlay\.d must be a directory/);
+  rmSync(join(d, 'overlay.d'));
+  write(d, { 'overlay.d/05a/statoverride/oops': '' });
+  throwsConfig(() => listOverlays(d), /overlay\.d\/05a\/statoverride: expected a file of '=MODE \/path' lines, found a directory/);
+  for (const argv of [['config', 'show'], ['check']]) {
+    const r = await cli([...argv, '--config', d, '--arch', 'x86_64'], { env: {} });
+    assert.equal(r.rc, 1);
+    assert.doesNotMatch(r.stdout + r.stderr, /internal error|\n\s+at /);
+    assert.match(r.stdout + r.stderr, /^error: (overlay\.d: )?overlay\.d\/05a\/statoverride: expected a file/m);
+  }
+  rmSync(join(d, 'overlay.d'), { recursive: true });
+  // serde refuses invalid UTF-8; reading it leniently would put U+FFFD into a ref or a package name.
+  writeFileSync(join(d, 'manifest.yaml'), Buffer.concat([Buffer.from('ref: x\npackages:\n  - caf'), Buffer.from([0xe9]), Buffer.from('\n')]));
+  throwsConfig(() => loadTreefile(join(d, 'manifest.yaml'), { arch: 'x86_64' }), /manifest\.yaml:3: treefile is not valid UTF-8$/);
+  writeFileSync(join(d, 'l.yaml'), Buffer.from([0x70, 0x61, 0xff, 0x3a]));
+  throwsConfig(() => parseLockfile(join(d, 'l.yaml')), /l\.yaml:1: lockfile is not valid UTF-8/);
+  // A byte-order mark is not an error (it is dropped, as serde_json/serde_yaml skip it).
+  writeFileSync(join(d, 'bom.json'), '\uFEFF{"ref": "bom", "packages": ["a"]}');
+  assert.equal(loadTreefile(join(d, 'bom.json'), { arch: 'x86_64' }).treefile.ref, 'bom');
 });

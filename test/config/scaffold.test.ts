@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { chmodSync, existsSync, renameSync, mkdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { ConfigRepo, loadTreefile } from '../../src/config/index.js';
+import { ConfigRepo, checkConfig, loadTreefile } from '../../src/config/index.js';
 import { cli, git, makeUpstream, tmp, write } from './helpers.js';
 
 test('config new derives a config from a local upstream with real git', async (t) => {
@@ -140,4 +140,71 @@ test('init clones the config with submodules; COREFORGE_CONFIG_GIT overrides it'
   const n = await cli(['init', mono], { cwd: b3, env: process.env });
   assert.equal(n.rc, 1);
   assert.match(n.stderr, /^error: .*no image\.yaml in the cloned config/);
+});
+
+test('config new follows the branch it is given; init --branch, --force, and a config from the environment', async (t) => {
+  const root = tmp(t);
+  const up = makeUpstream(root);
+  // A commit only on stable: the submodule must be checked out there, not at the upstream's HEAD.
+  git(up, 'checkout', '-q', 'stable');
+  write(up, { 'STREAM': 'stable\n' });
+  git(up, 'add', '-A');
+  git(up, 'commit', '-q', '-m', 'stable only');
+  const stableHead = git(up, 'rev-parse', 'HEAD').trim();
+  git(up, 'checkout', '-q', 'testing-devel');
+  const r = await cli(['config', 'new', 'cfg', '--upstream', up, '--branch', 'stable', '--ref', 'my/${basearch}/coreos/stable', '--remote-url', 'https://updates.example.com/repo'], { cwd: root, env: process.env });
+  assert.equal(r.rc, 0, r.stderr);
+  const d = join(root, 'cfg');
+  assert.equal(git(join(d, 'fedora-coreos-config'), 'rev-parse', 'HEAD').trim(), stableHead);
+  assert.match(git(d, 'ls-tree', 'HEAD', 'fedora-coreos-config'), new RegExp(`^160000 commit ${stableHead}\\tfedora-coreos-config\\n$`), 'the initial commit records the stable commit');
+  // Without --gpg-key: remote named after the ref, gpg-verify off, no key shipped; check says so.
+  assert.equal(readFileSync(join(d, 'overlay.d/99my/etc/ostree/remotes.d/my.conf'), 'utf8'), '[remote "my"]\nurl=https://updates.example.com/repo\ngpg-verify=false\n');
+  assert.ok(!existsSync(join(d, 'overlay.d/99my/etc/pki')));
+  const ck = checkConfig(d, 'x86_64');
+  assert.deepEqual(ck.map((f) => `${f.level} ${f.where}`), ['warning overlay.d/99my/etc/ostree/remotes.d/my.conf']);
+  // --repo naming a repo no upstream .repo file defines is refused, and leaves nothing behind.
+  const nr = await cli(['config', 'new', 'cfg2', '--upstream', up, '--repo', 'nosuch'], { cwd: root, env: process.env });
+  assert.equal(nr.rc, 1);
+  assert.match(nr.stderr, /^error: --repo: no \.repo file in .* defines \[nosuch\] \(available: .*fedora-coreos-pool/);
+  assert.ok(!existsSync(join(root, 'cfg2')));
+
+  // init --branch clones that branch (with the submodule); --force uses a non-empty directory.
+  git(d, 'branch', 'release');
+  git(d, 'checkout', '-q', 'release');
+  write(d, { 'manifest.yaml': readFileSync(join(d, 'manifest.yaml'), 'utf8').replace('my/${basearch}/coreos/stable', 'my/${basearch}/coreos/release') });
+  git(d, 'commit', '-q', '-am', 'release ref');
+  git(d, 'checkout', '-q', '-');
+  const b = join(root, 'build');
+  write(b, { 'notes.txt': 'mine\n' });
+  const refused = await cli(['init', '--branch', 'release', d], { cwd: b, env: process.env });
+  assert.equal(refused.rc, 1);
+  assert.match(refused.stderr, /not empty \(notes\.txt…\); use an empty directory or --force/);
+  const ok = await cli(['init', '--force', '--branch', 'release', d], { cwd: b, env: process.env });
+  assert.equal(ok.rc, 0, ok.stderr);
+  assert.equal(readFileSync(join(b, 'notes.txt'), 'utf8'), 'mine\n');
+  assert.equal(git(join(b, 'src/config'), 'rev-parse', '--abbrev-ref', 'HEAD').trim(), 'release');
+  assert.equal(git(join(b, 'src/config/fedora-coreos-config'), 'rev-parse', 'HEAD').trim(), stableHead);
+  const m = await cli(['manifest', '--arch', 'x86_64', '--json'], { cwd: b, env: {} });
+  assert.equal((JSON.parse(m.stdout) as { ref: string }).ref, 'my/x86_64/coreos/release');
+
+  // cosa's local-config recipe: export COREOS_ASSEMBLER_CONFIG_GIT=DIR; init --force /dev/null.
+  for (const k of ['COREOS_ASSEMBLER_CONFIG_GIT', 'COREFORGE_CONFIG_GIT']) {
+    const e = join(root, `env-${k}`);
+    mkdirSync(e);
+    const env = { ...process.env, [k]: d };
+    delete env[k === 'COREFORGE_CONFIG_GIT' ? 'COREOS_ASSEMBLER_CONFIG_GIT' : 'COREFORGE_CONFIG_GIT'];
+    const i = await cli(k === 'COREFORGE_CONFIG_GIT' ? ['init'] : ['init', '--force', '/dev/null'], { cwd: e, env });
+    assert.equal(i.rc, 0, i.stderr);
+    assert.equal(readlinkSync(join(e, 'src/config')), d, 'src/config is the local config, not a clone');
+    for (const x of ['builds', 'cache', 'tmp']) assert.ok(existsSync(join(e, x)), x);
+    // Edits to the local config are seen at once, with or without the variable.
+    const viaEnv = await cli(['manifest', '--arch', 's390x', '--json'], { cwd: e, env: { [k]: d } });
+    const plain = await cli(['manifest', '--arch', 's390x', '--json'], { cwd: e, env: {} });
+    for (const o of [viaEnv, plain]) assert.equal((JSON.parse(o.stdout) as { ref: string }).ref, 'my/s390x/coreos/stable');
+  }
+  const noCfg = join(root, 'env-bad');
+  mkdirSync(noCfg);
+  const bad = await cli(['init', '/dev/null'], { cwd: noCfg, env: { ...process.env, COREFORGE_CONFIG_GIT: join(root, 'nowhere') } });
+  assert.equal(bad.rc, 1);
+  assert.match(bad.stderr, /^error: \$COREFORGE_CONFIG_GIT: no manifest\.yaml in .*nowhere; is it a config repository\?/m);
 });

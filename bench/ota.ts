@@ -9,7 +9,7 @@
  * Both servers get the same wrk settings and a 3 s warm-up (page cache, our object cache, JIT) first.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { chmodSync, mkdtempSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -38,6 +38,9 @@ async function waitPort(file: string): Promise<number> {
 
 function wrk(url: string, script: string, seconds = SECONDS): number {
   const out = sh('wrk', ['-t2', '-c32', `-d${seconds}s`, '-s', script, url]);
+  // a server answering 403/404 fast is not serving objects (nginx's workers run as www-data and cannot read a 0700 tmp dir)
+  const bad = /Non-2xx or 3xx responses:\s+(\d+)/.exec(out);
+  if (bad) throw new Error(`${url}: ${bad[1]} responses were not 2xx/3xx:\n${out}`);
   const m = /Requests\/sec:\s+([\d.]+)/.exec(out);
   if (!m) throw new Error(`cannot parse wrk output:\n${out}`);
   return Number(m[1]);
@@ -51,6 +54,8 @@ function timed(fn: () => void): number {
 
 async function main(): Promise<void> {
   const work = mkdtempSync(join(tmpdir(), 'cf-bench-ota-'));
+  // nginx's workers drop root for www-data: the files must be readable by others
+  chmodSync(work, 0o755);
   const children: ChildProcess[] = [];
   try {
     const tree = join(work, 'tree');

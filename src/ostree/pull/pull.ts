@@ -1,14 +1,13 @@
 import { promises as fsp, existsSync } from 'node:fs';
 import { readEd25519KeyFile, verifyEd25519 } from '../sign/ed25519.js';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
-import { createInflateRaw, inflateRaw, inflateRawSync } from 'node:zlib';
 import { CorruptionError, InvalidInputError, NotFoundError } from '../../errors.js';
 import { dictGet, type VarDict } from '../../gvariant/index.js';
 import { fetchBuffer, fetchStream, joinUrl } from '../../net/http.js';
 import { assertChecksum, sha256Hex, type Checksum } from '../checksum.js';
 import { Commit, parseCommitMeta } from '../objects/commit.js';
-import { ContentHasher, FileHeader, parseLenPrefix } from '../objects/content.js';
+import { FetchPool } from './fetch-pool.js';
+import { streamArchiveObject, verifyArchiveBytes } from './archive-content.js';
 import { DirMeta } from '../objects/dirmeta.js';
 import { DirTree } from '../objects/dirtree.js';
 import { MAX_METADATA_SIZE, ObjectType, objectExtension } from '../objects/types.js';
@@ -20,7 +19,6 @@ import { trustedKeyrings, verifyGpgSignatures } from './gpg-verify.js';
 import { applyDeltaPart, UnsupportedDeltaError } from '../deltas/apply.js';
 import { deltaDir, deltaIndexPath, parseSuperblock } from '../deltas/format.js';
 
-const inflateRawAsync = promisify(inflateRaw);
 
 /** Content objects up to this size are buffered and inflated in one synchronous step (no thread-pool hop). */
 const SMALL_OBJECT = 1024 * 1024;
@@ -142,11 +140,15 @@ export async function pull(repo: Repo, remoteName: string, refs: readonly string
 
   const tx = await Transaction.begin(repo);
   const partialMarkers: string[] = [];
+  // archive → archive: content objects are fetched, verified and staged by worker threads (ostree
+  // spreads the same work over its threads); started on the first content object a pull needs
+  const workers: { pool: FetchPool | null | undefined } = { pool: repo.isArchive ? undefined : null };
   try {
     const objectUrl = (type: ObjectType, csum: Checksum) => joinUrl(type === ObjectType.CommitMeta ? baseUrl : contentUrl, `objects/${csum.slice(0, 2)}/${csum.slice(2)}.${objectExtension(type, true)}`);
     const queue: Array<() => Promise<void>> = [];
     const seen = new Set<string>();
-    const limit = opts.concurrency ?? 8;
+    // with fetch workers, each keeps several requests in flight
+    const limit = opts.concurrency ?? (repo.isArchive ? 16 : 8);
     let running = 0;
     let failure: unknown = null;
     let wake: (() => void) | null = null;
@@ -214,101 +216,12 @@ export async function pull(repo: Repo, remoteName: string, refs: readonly string
     /** Verify a whole `.filez` held in memory, then stage it (archive: as is; bare: inflated once). */
     const storeSmallContent = async (raw: Buffer, csum: Checksum, what: string): Promise<void> => {
       progress.bytesTransferred += raw.length;
-      const hlen = parseLenPrefix(raw, raw.length, what);
-      const { header, size } = FileHeader.parseArchive(raw.subarray(8, 8 + hlen), what);
-      let data: Uint8Array = new Uint8Array(0);
-      if (!header.isSymlink) {
-        try {
-          const payload = raw.subarray(8 + hlen);
-          data = payload.length <= SMALL_OBJECT ? inflateRawSync(payload) : await inflateRawAsync(payload);
-        } catch (e) {
-          throw new CorruptionError(`${what}: ${(e as Error).message}`);
-        }
-      } else if (raw.length !== 8 + hlen) throw new CorruptionError(`${what}: symlink with trailing data`);
-      if (data.length !== size) throw new CorruptionError(`${what}: size ${data.length}, header says ${size}`);
-      const h = new ContentHasher(header);
-      h.update(data);
-      const actual = h.digest();
-      if (actual !== csum) throw new CorruptionError(`Corrupted file object ${csum} from remote ${remoteName}: actual checksum ${actual}`);
+      const { header, data } = await verifyArchiveBytes(raw, csum, what, remoteName);
       if (repo.isArchive) {
-        // the transaction syncs the filesystem once before anything becomes visible; asynchronous on
-        // purpose: creating a file costs ~1 ms on a busy disk, and the downloads must not wait for it
+        // the transaction syncs the filesystem once before anything becomes visible
         await fsp.writeFile(await tx.stagingPath(ObjectType.File, csum), raw);
         tx.markStaged(ObjectType.File, csum);
       } else await tx.writeContent(header, header.isSymlink ? { kind: 'symlink' } : { kind: 'bytes', data }, csum);
-    };
-
-    /**
-     * archive → archive for large objects: the downloaded bytes go to the
-     * staging file as they arrive while a streaming inflate feeds the hasher;
-     * the object is kept only if its checksum matches.
-     */
-    const streamArchiveContent = async (body: AsyncIterable<Buffer> | Iterable<Buffer>, csum: Checksum, what: string): Promise<void> => {
-      const path = await tx.stagingPath(ObjectType.File, csum);
-      const fh = await fsp.open(path, 'w');
-      let ok = false;
-      try {
-        let head: Buffer | null = Buffer.alloc(0);
-        let hasher: ContentHasher | null = null;
-        let expectedSize = 0;
-        let inflated = 0;
-        let symlink = false;
-        const inflater = createInflateRaw();
-        const inflateDone = new Promise<void>((res, rej) => {
-          inflater.on('data', (c: Buffer) => {
-            inflated += c.length;
-            hasher!.update(c);
-          });
-          inflater.on('end', res);
-          inflater.on('error', (e) => rej(new CorruptionError(`${what}: ${e.message}`)));
-        });
-        inflateDone.catch(() => {});
-        let trailing = 0;
-        const feed = async (c: Buffer) => {
-          if (symlink) {
-            trailing += c.length;
-            return;
-          }
-          if (!inflater.write(c)) await new Promise<void>((r, j) => {
-            inflater.once('drain', r);
-            inflateDone.catch(j);
-          });
-        };
-        for await (const chunk of body) {
-          progress.bytesTransferred += chunk.length;
-          await fh.write(chunk);
-          if (head) {
-            head = Buffer.concat([head, chunk]);
-            if (head.length < 8) continue;
-            const hlen = parseLenPrefix(head, Number.MAX_SAFE_INTEGER, what);
-            if (hlen > MAX_METADATA_SIZE) throw new CorruptionError(`${what}: invalid header length ${hlen}`);
-            if (head.length < 8 + hlen) continue;
-            const parsed = FileHeader.parseArchive(head.subarray(8, 8 + hlen), what);
-            hasher = new ContentHasher(parsed.header);
-            expectedSize = parsed.size;
-            symlink = parsed.header.isSymlink;
-            const rest = head.subarray(8 + hlen);
-            head = null;
-            if (rest.length > 0) await feed(rest);
-          } else await feed(chunk);
-        }
-        if (head) throw new CorruptionError(`${what}: truncated (no header)`);
-        if (symlink) {
-          inflater.destroy();
-          if (trailing !== 0) throw new CorruptionError(`${what}: symlink with trailing data`);
-        } else {
-          inflater.end();
-          await inflateDone;
-        }
-        if (inflated !== expectedSize) throw new CorruptionError(`${what}: size ${inflated}, header says ${expectedSize}`);
-        const actual = hasher!.digest();
-        if (actual !== csum) throw new CorruptionError(`Corrupted file object ${csum} from remote ${remoteName}: actual checksum ${actual}`);
-        ok = true;
-      } finally {
-        await fh.close();
-        if (!ok) await fsp.rm(path, { force: true });
-      }
-      tx.markStaged(ObjectType.File, csum);
     };
 
     const wantContent = (csum: Checksum) => {
@@ -319,12 +232,19 @@ export async function pull(repo: Repo, remoteName: string, refs: readonly string
       schedule(async () => {
         if (await tx.hasObject(ObjectType.File, csum)) return;
         const what = `content object ${csum} from remote ${remoteName}`;
-        await fetchStream(objectUrl(ObjectType.File, csum), {}, async (body, length) => {
+        if (workers.pool === undefined) workers.pool = FetchPool.start();
+        if (workers.pool) {
+          progress.bytesTransferred += await workers.pool.fetch({ url: objectUrl(ObjectType.File, csum), checksum: csum, path: await tx.stagingPath(ObjectType.File, csum), what, remote: remoteName });
+          tx.markStaged(ObjectType.File, csum);
+        } else await fetchStream(objectUrl(ObjectType.File, csum), {}, async (body, length) => {
           if (length !== undefined && length <= SMALL_OBJECT) {
             const chunks: Buffer[] = [];
             for await (const c of body) chunks.push(c);
             await storeSmallContent(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks), csum, what);
-          } else if (repo.isArchive) await streamArchiveContent(body, csum, what);
+          } else if (repo.isArchive) {
+            await streamArchiveObject(body, await tx.stagingPath(ObjectType.File, csum), csum, what, remoteName, (n) => (progress.bytesTransferred += n));
+            tx.markStaged(ObjectType.File, csum);
+          }
           else {
             const chunks: Buffer[] = [];
             for await (const c of body) chunks.push(c);
@@ -424,6 +344,7 @@ export async function pull(repo: Repo, remoteName: string, refs: readonly string
     for (const csum of new Set(resolved.values())) await wantCommit(csum, opts.depth ?? 0);
     if (running > 0 || queue.length > 0) await new Promise<void>((r) => (wake = r));
     if (failure) throw failure;
+    await workers.pool?.close();
     for (const [ref, csum] of resolved) {
       if (/^[0-9a-f]{64}$/.test(ref)) continue;
       if (opts.mirror) tx.setRef(ref, csum);
@@ -433,6 +354,7 @@ export async function pull(repo: Repo, remoteName: string, refs: readonly string
     for (const c of partialMarkers) await fsp.rm(join(repo.path, 'state', `${c}.commitpartial`), { force: true });
     return { ...progress, refs: resolved };
   } catch (e) {
+    await workers.pool?.close();
     await tx.abort();
     throw e;
   }

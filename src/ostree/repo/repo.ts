@@ -1,4 +1,4 @@
-import { promises as fsp, constants as C, createReadStream, openSync, closeSync } from 'node:fs';
+import { promises as fsp, constants as C, createReadStream, openSync, closeSync, lstatSync } from 'node:fs';
 import { join, dirname, relative, resolve as resolvePath } from 'node:path';
 import { Readable } from 'node:stream';
 import { createInflateRaw } from 'node:zlib';
@@ -196,7 +196,9 @@ export class Repo {
   }
 
   async hasObject(type: ObjectType, csum: Checksum): Promise<boolean> {
-    return exists(this.objectPath(type, csum));
+    // synchronous on purpose: a cached dentry lookup costs microseconds, a thread-pool
+    // round trip costs tens of them, and pull and commit ask this once per object
+    return lstatSync(this.objectPath(type, csum), { throwIfNoEntry: false }) !== undefined;
   }
 
   /** Raw bytes of a metadata object, size-capped like ostree's. */

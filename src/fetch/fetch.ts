@@ -38,20 +38,26 @@ export interface FetchRunResult {
 export async function fetchForBuild(o: FetchRunOptions): Promise<FetchRunResult> {
   const config = ConfigRepo.load(o.configDir, { arch: o.arch });
   const tf = config.manifest.treefile;
-  // the compose enables exactly the repos the treefile names, whatever the .repo file says
-  const sources: RepoSource[] = config.repos.map((r) => ({ ...r, enabled: true }));
+  // cosa fetch --update-lockfile feeds rpm-ostree only the override lockfiles (not the base lock it replaces), relaxed.
+  const baseLock = new RegExp(`(^|/)manifest-lock\\.${o.arch}\\.(json|yaml)$`);
+  const entries = [...config.lockfile.packages].filter(([, e]) => !o.updateLockfile || !baseLock.test(e.source));
+  const lock: Lock | undefined = entries.length > 0 ? { packages: new Map(entries.map(([n, e]) => [n, { ...(e.evra ? { evra: e.evra } : {}), ...(e.evr ? { evr: e.evr } : {}), ...(e.digest ? { digest: e.digest } : {}) }])) } : undefined;
+  // The compose enables exactly the repos the treefile names, whatever the .repo file says;
+  // lockfile-repos only when a lockfile is in use (rpm-ostree).
+  const sources: RepoSource[] = config.repos.filter((r) => !r.lockfileRepo || lock).map((r) => ({ ...r, enabled: true }));
   o.onProgress?.({ phase: 'metadata' });
   const repos = await loadRepos(sources, { cacheDir: join(o.buildDir, 'cache', 'repomd') });
   o.onProgress?.({ phase: 'resolve' });
-  const useLock = !o.updateLockfile && config.lockfile.packages.size > 0;
-  const lock: Lock | undefined = useLock ? { packages: new Map([...config.lockfile.packages].map(([n, e]) => [n, { ...(e.evra ? { evra: e.evra } : {}), ...(e.evr ? { evr: e.evr } : {}), ...(e.digest ? { digest: e.digest } : {}) }])) } : undefined;
+  const lockfileRepos = config.repos.filter((r) => r.lockfileRepo).map((r) => r.id);
   const result = await resolvePackages(repos, {
     packages: tf.packages ?? [],
     excludePackages: tf['exclude-packages'] ?? [],
     repoPackages: (tf['repo-packages'] ?? []).map((rp) => ({ repo: rp.repo, packages: rp.packages })),
     recommends: tf.recommends ?? true,
     arch: o.arch,
-    ...(lock ? { lock, lockStrict: true } : {}),
+    // Strict only against a base lock: override files alone pin just what they name.
+    ...(lock ? { lock, lockStrict: !o.updateLockfile && config.lockfile.files.some((f) => baseLock.test(f)) } : {}),
+    ...(lockfileRepos.length ? { lockfileRepos } : {}),
   });
   const pkgs = result.packages;
   const fr = await fetchPackages(pkgs, {
@@ -63,7 +69,14 @@ export async function fetchForBuild(o: FetchRunOptions): Promise<FetchRunResult>
   if (o.updateLockfile) {
     const path = join(o.configDir, `manifest-lock.${o.arch}.json`);
     const text = formatLockfile({
-      packages: pkgs.map((p: Package) => ({ name: p.name, evr: `${p.evr.epoch ? `${p.evr.epoch}:` : ''}${p.evr.version}-${p.evr.release ?? ''}`, arch: p.arch, digest: `${p.checksum.type}:${p.checksum.value}` })),
+      packages: pkgs.map((p: Package) => ({
+        name: p.name,
+        evr: `${p.evr.epoch ? `${p.evr.epoch}:` : ''}${p.evr.version}-${p.evr.release ?? ''}`,
+        arch: p.arch,
+        ...(p.sourcerpm ? { sourcerpm: p.sourcerpm } : {}),
+      })),
+      // cosa strips the digests rpm-ostree writes (strip_out_lockfile_digests)
+      stripDigests: true,
       // rpm-ostree records each repo's repomd revision (a timestamp) as "generated"
       repos: repos.map((r) => ({ id: r.source.id, generated: new Date(Number(r.repomd?.revision ?? Math.floor(Date.now() / 1000)) * 1000) })),
     });
@@ -80,22 +93,25 @@ export async function fetchForBuild(o: FetchRunOptions): Promise<FetchRunResult>
  */
 async function verifyDownloaded(pkgs: Package[], paths: Map<string, string>, repos: ConfigRepo['repos']): Promise<void> {
   const keyrings = new Map<string, PgpKeyring | null>();
+  // Check every file before failing: a package left unchecked would count as cached next run.
+  let first: unknown;
   for (const p of pkgs) {
     const repo = repos.find((r) => r.id === p.repo.id);
     const path = paths.get(p.nevra);
     if (!path) continue;
-    let keyring: PgpKeyring | undefined;
-    if (repo?.gpgcheck) {
-      if (!keyrings.has(repo.id)) keyrings.set(repo.id, await loadKeyring(repo));
-      keyring = keyrings.get(repo.id) ?? undefined;
-    }
     try {
+      let keyring: PgpKeyring | undefined;
+      if (repo?.gpgcheck) {
+        if (!keyrings.has(repo.id)) keyrings.set(repo.id, await loadKeyring(repo));
+        keyring = keyrings.get(repo.id) ?? undefined;
+      }
       await verifyRpm(path, { label: p.nevra, ...(keyring ? { keyring, requireSignature: true } : {}) });
     } catch (e) {
       await rm(path, { force: true });
-      throw e;
+      first ??= e;
     }
   }
+  if (first) throw first;
 }
 
 async function loadKeyring(repo: ConfigRepo['repos'][number]): Promise<PgpKeyring> {

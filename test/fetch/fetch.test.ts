@@ -75,7 +75,10 @@ test('--update-lockfile writes manifest-lock.x86_64.json; the lock then pins str
   const lock = JSON.parse(readFileSync(join(config, 'manifest-lock.x86_64.json'), 'utf8'));
   assert.equal(lock.packages['mini-base'].evra, '1.0-1.fc40.x86_64');
   assert.equal(lock.packages['mini-data'].evra, '2.0-1.fc40.noarch');
-  assert.match(lock.packages['mini-lib'].digest, /^sha256:[0-9a-f]{64}$/);
+  // cosa strips rpm-ostree's digests (strip_out_lockfile_digests) and keeps metadata.sourcerpm
+  assert.ok(!('digest' in lock.packages['mini-lib']), 'digest stripped as cosa does');
+  assert.equal(lock.packages['mini-lib'].metadata.sourcerpm, 'cfgen0');
+  assert.deepEqual(Object.keys(lock.metadata.rpmmd_repos), ['mini']);
   // a package the lock does not cover is an error, as cosa runs rpm-ostree (strict)
   writeFileSync(join(config, 'manifest.yaml'), 'ref: my/${basearch}/coreos/stable\nrepos: [mini]\npackages:\n  - mini-base\n  - mini-extra\n');
   const bad = await inBuild();
@@ -97,7 +100,7 @@ test('gpgcheck: signed packages verify against the repo gpgkey; a wrong key fail
   const { readdirSync } = await import('node:fs');
   const { makeGpgKey } = await import('../util/exec.js');
   const signedRepo = join(work, 'signed-repo');
-  buildRpms([{ version: '3.0', release: '1', arch: 'noarch', packages: [{ name: 'signed-pkg' }] }], signedRepo, join(work, 'rpmbuild-signed'));
+  buildRpms([{ version: '3.0', release: '1', arch: 'noarch', packages: [{ name: 'signed-pkg' }, { name: 'signed-pkg2' }] }], signedRepo, join(work, 'rpmbuild-signed'));
   const good = await makeGpgKey(join(work, 'gnupg-good'), 'packager', work);
   const evil = await makeGpgKey(join(work, 'gnupg-evil'), 'evil', work);
   // rpmbuild puts packages in per-arch subdirectories
@@ -109,7 +112,7 @@ test('gpgcheck: signed packages verify against the repo gpgkey; a wrong key fail
   try {
     const cfg = join(work, 'config-signed');
     mkdirSync(cfg, { recursive: true });
-    writeFileSync(join(cfg, 'manifest.yaml'), 'ref: my/${basearch}/coreos/stable\nrepos: [signed]\npackages: [signed-pkg]\n');
+    writeFileSync(join(cfg, 'manifest.yaml'), 'ref: my/${basearch}/coreos/stable\nrepos: [signed]\npackages: [signed-pkg, signed-pkg2]\n');
     const run1 = async (key: string, dir: string) => {
       writeFileSync(join(cfg, 'signed.repo'), `[signed]\nname=signed\nbaseurl=${srv.url}/\ngpgcheck=1\ngpgkey=file://${key}\n`);
       mkdirSync(dir, { recursive: true });
@@ -126,6 +129,65 @@ test('gpgcheck: signed packages verify against the repo gpgkey; a wrong key fail
     const bad = await run1(evil.publicKey, join(work, 'b-evil'));
     assert.equal(bad.status, 1);
     assert.match(bad.stderr, /^error: .*signed-pkg.*signature/m);
+    // every package that failed is gone, not only the first: the next run must not take one as cached
+    const left = (readdirSync(join(work, 'b-evil', 'cache', 'pkgs'), { recursive: true }) as string[]).filter((n) => n.endsWith('.rpm'));
+    assert.deepEqual(left, []);
+  } finally {
+    await srv.close();
+  }
+});
+
+test('overrides win over the base lock and pin --update-lockfile; lockfile-repos only serve locked packages', async () => {
+  const www = join(work, 'ov-www');
+  buildRpms([{ version: '1.0', release: '1', arch: 'noarch', packages: [{ name: 'tool' }] }], join(www, 'main'), join(work, 'rb-ov1'));
+  buildRpms([{ version: '2.0', release: '1', arch: 'noarch', packages: [{ name: 'tool' }] }], join(www, 'main'), join(work, 'rb-ov2'));
+  buildRpms([{ version: '3.0', release: '1', arch: 'noarch', packages: [{ name: 'tool' }, { name: 'poolonly' }] }], join(www, 'pool'), join(work, 'rb-ov3'));
+  createrepo(join(www, 'main'));
+  createrepo(join(www, 'pool'));
+  const srv = await serveDir(www);
+  const cfg = join(work, 'config-ov');
+  const bdir = join(work, 'b-ov');
+  mkdirSync(cfg, { recursive: true });
+  mkdirSync(bdir, { recursive: true });
+  const manifest = (pkgs: string[]) => writeFileSync(join(cfg, 'manifest.yaml'), `ref: my/\${basearch}/coreos/stable\nrepos: [main]\nlockfile-repos: [pool]\npackages: [${pkgs.join(', ')}]\n`);
+  writeFileSync(join(cfg, 'main.repo'), `[main]\nbaseurl=${srv.url}main/\ngpgcheck=0\n[pool]\nbaseurl=${srv.url}pool/\ngpgcheck=0\n`);
+  const { spawn } = await import('node:child_process');
+  const cf = (...a: string[]) =>
+    new Promise<{ status: number; stdout: string; stderr: string }>((res) => {
+      const c = spawn(CF, ['fetch', '--config', cfg, '--arch', 'x86_64', '--json', ...a], { cwd: bdir });
+      let stdout = '';
+      let stderr = '';
+      c.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+      c.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      c.on('close', (code) => res({ status: code ?? -1, stdout, stderr }));
+    });
+  const lockedTool = () => JSON.parse(readFileSync(join(cfg, 'manifest-lock.x86_64.json'), 'utf8')).packages.tool.evra;
+  try {
+    manifest(['tool']);
+    // No lockfile at all: the lockfile repo stays disabled, so tool 3.0 from the pool is not taken.
+    let r = await cf('--update-lockfile');
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(JSON.parse(r.stdout).packages, ['tool-2.0-1.noarch']);
+    assert.equal(lockedTool(), '2.0-1.noarch');
+    // An override beats the base lock.
+    writeFileSync(join(cfg, 'manifest-lock.overrides.yaml'), 'packages:\n  tool:\n    evr: 1.0-1\n    metadata:\n      type: pin\n');
+    r = await cf();
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(JSON.parse(r.stdout).packages, ['tool-1.0-1.noarch']);
+    // --update-lockfile still honours the overrides (cosa passes them to rpm-ostree).
+    r = await cf('--update-lockfile');
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(lockedTool(), '1.0-1.noarch');
+    // An override naming a version only the lockfile repo has enables it for that package...
+    writeFileSync(join(cfg, 'manifest-lock.overrides.yaml'), 'packages:\n  tool:\n    evra: 3.0-1.noarch\n');
+    r = await cf('--update-lockfile');
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(lockedTool(), '3.0-1.noarch');
+    // ...but nothing else of the lockfile repo is visible.
+    manifest(['tool', 'poolonly']);
+    r = await cf('--update-lockfile');
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /^error: .*No match for argument: poolonly/m);
   } finally {
     await srv.close();
   }

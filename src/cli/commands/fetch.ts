@@ -7,7 +7,7 @@ import { fetchForBuild } from '../../fetch/fetch.js';
 const specs = {
   config: { kind: 'string', arg: 'DIR', help: 'config directory (default: $COREFORGE_CONFIG_GIT, src/config, or .)' },
   arch: { kind: 'string', arg: 'ARCH', help: 'target basearch (default: this host)' },
-  'update-lockfile': { kind: 'boolean', help: 'resolve without the lockfile and write manifest-lock.$arch.json into the config' },
+  'update-lockfile': { kind: 'boolean', help: 'resolve without the base lockfile (override lockfiles still pin) and write manifest-lock.$arch.json into the config' },
   json: { kind: 'boolean', help: 'print the result as JSON' },
   help: { kind: 'boolean', short: 'h', help: 'show this help' },
 } as const;

@@ -49,6 +49,27 @@ test('downloads into a content-addressed cache, verified; second run downloads n
   assert.equal(rpmRequests().length - n0, 6, 'no request on the second run');
 });
 
+test('parallelism is bounded and connections are kept alive', async () => {
+  // Slow answers, so that an unbounded client would have all six in flight.
+  const orig = srv.stats;
+  const cacheDir = path.join(tmp, 'c-par');
+  const client = new HttpClient({ retries: 0, maxParallel: 2 });
+  srv.faults.length = 0;
+  srv.faults.push({ match: '.rpm', kind: 'slow' });
+  orig.maxInFlight = 0;
+  const c0 = orig.connections;
+  try {
+    const r = await fetchPackages(repo.packages, { cacheDir, http: client, parallel: 2 });
+    assert.equal(r.downloaded.length, 6);
+  } finally {
+    client.close();
+    srv.faults.length = 0;
+  }
+  assert.ok(orig.maxInFlight === 2, `max in flight ${orig.maxInFlight}`);
+  // 6 downloads over at most 2 sockets: each connection carried several requests.
+  assert.ok(orig.connections - c0 <= 2, `${orig.connections - c0} connections for 6 downloads`);
+});
+
 test('a truncated transfer is resumed with Range; a 500 is retried', async () => {
   const cacheDir = path.join(tmp, 'c2');
   srv.faults.push({ match: 'pkg1-', kind: 'truncate', times: 1 }, { match: 'pkg2-', kind: '500', times: 1 });

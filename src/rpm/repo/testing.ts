@@ -125,7 +125,7 @@ function recompressZstd(dir: string): void {
 export interface Fault {
   /** Matches request paths (substring). */
   match: string;
-  kind: '404' | '500' | 'truncate' | 'corrupt' | 'reset';
+  kind: '404' | '500' | 'truncate' | 'corrupt' | 'reset' | 'slow';
   /** How many times to fire; default forever. */
   times?: number;
 }
@@ -134,6 +134,8 @@ export interface TestServer {
   url: string;
   requests: { path: string; range?: string }[];
   faults: Fault[];
+  /** Most requests being answered at once, and TCP connections accepted (keep-alive reuses them). */
+  stats: { inFlight: number; maxInFlight: number; connections: number };
   close(): Promise<void>;
 }
 
@@ -141,9 +143,15 @@ export interface TestServer {
 export async function serveDir(root: string): Promise<TestServer> {
   const requests: { path: string; range?: string }[] = [];
   const faults: Fault[] = [];
+  const stats = { inFlight: 0, maxInFlight: 0, connections: 0 };
   const server = http.createServer((req, res) => {
+    const slowed = (req as { slowed?: boolean }).slowed;
+    if (!slowed) {
+      stats.maxInFlight = Math.max(stats.maxInFlight, ++stats.inFlight);
+      res.on('close', () => stats.inFlight--);
+    }
     const p = decodeURIComponent((req.url ?? '/').split('?')[0]!);
-    requests.push({ path: p, range: req.headers.range });
+    if (!slowed) requests.push({ path: p, range: req.headers.range });
     const fault = faults.find((f) => p.includes(f.match) && (f.times === undefined || f.times > 0));
     if (fault && fault.times !== undefined) fault.times--;
     if (fault?.kind === '404') return void res.writeHead(404).end('not found');
@@ -151,6 +159,11 @@ export async function serveDir(root: string): Promise<TestServer> {
     if (fault?.kind === 'reset') return void req.socket.destroy();
     const file = path.join(root, path.normalize(p));
     if (!file.startsWith(root) || !fs.existsSync(file) || !fs.statSync(file).isFile()) return void res.writeHead(404).end('not found');
+    if (fault?.kind === 'slow' && !slowed) {
+      (req as { slowed?: boolean }).slowed = true;
+      // Answer 50 ms later, again through this handler.
+      return void setTimeout(() => server.emit('request', req, res), 50);
+    }
     let data = fs.readFileSync(file);
     if (fault?.kind === 'corrupt') {
       data = Buffer.from(data);
@@ -170,13 +183,16 @@ export async function serveDir(root: string): Promise<TestServer> {
     }
     res.end(data.subarray(start));
   });
-  server.keepAliveTimeout = 1000;
+  server.on('connection', () => stats.connections++);
+  // Node's agent drops a socket 1 s before the server's advertised timeout: 1 s would mean no reuse at all.
+  server.keepAliveTimeout = 5000;
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const port = (server.address() as AddressInfo).port;
   return {
     url: `http://127.0.0.1:${port}/`,
     requests,
     faults,
+    stats,
     close: () =>
       new Promise<void>((r) => {
         server.closeAllConnections();

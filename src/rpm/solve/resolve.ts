@@ -31,6 +31,11 @@ export interface ResolveRequest {
   arch: string;
   lock?: Lock;
   lockStrict?: boolean;
+  /**
+   * Treefile `lockfile-repos`: only packages the lock names (at the locked
+   * version) are visible from these repos, as rpm-ostree restricts them.
+   */
+  lockfileRepos?: string[];
 }
 
 export interface ResolveResult {
@@ -110,8 +115,13 @@ function tryResolve(all: Package[], req: ResolveRequest): ResolveResult | { erro
   const excl = req.excludePackages.map(globToRegExp);
   const pinnedRepo = new Map<string, string>();
   for (const rp of req.repoPackages) for (const n of rp.packages) pinnedRepo.set(n, rp.repo);
+  const lockOnly = new Set(req.lockfileRepos ?? []);
   const base = all.filter((p) => {
     if (excl.some((r) => r.test(p.name))) return false;
+    if (lockOnly.has(p.repo.id)) {
+      const e = req.lock?.packages.get(p.name);
+      if (!e || !lockMatches(p, e)) return false;
+    }
     const repo = pinnedRepo.get(p.name);
     return repo === undefined || repo === p.repo.id;
   });

@@ -141,3 +141,71 @@ test('lockfile pins versions; strict mode names packages the lock misses', { ski
   const wrongDigest = { packages: new Map([['pinlib', { evra: '1.0-0.noarch', digest: 'sha256:' + '0'.repeat(64) }], ['pinned', { evra: '1.0-1.noarch' }]]) };
   await assert.rejects(resolve([A], req(['pinned'], { lock: wrongDigest, lockStrict: true })), ResolveError);
 });
+
+test('repo cost, unless/without rich deps, ~ and ^ versions: same answers as dnf', { skip: !haveTools, timeout: 240_000 }, async () => {
+  const www = path.join(tmp, 'www');
+  const x = path.join(www, 'x');
+  const ver = (version: string, packages: Parameters<typeof buildRpms>[0][number]['packages']) => ({ version, release: '1', arch: 'noarch', packages });
+  buildRpms(
+    [
+      ver('1.0', [
+        { name: 'dup' },
+        // rpm allows `unless` only in conflicts-like dependencies
+        { name: 'rw', requires: ['(feat without feat-bad)', '(ua if ud else ue)'], conflicts: ['(ub unless uc)'] },
+        { name: 'ud' },
+        { name: 'ue' },
+        { name: 'ua' },
+        { name: 'ub' },
+        { name: 'uc' },
+        { name: 'fx', provides: ['feat', 'feat-bad'] },
+        { name: 'fy', provides: ['feat'] },
+        { name: 'tvold', requires: ['tv < 1.0'] },
+        { name: 'tvmid', requires: ['tv <= 1.0'] },
+      ]),
+      ver('1.0~rc1', [{ name: 'tv' }]),
+      ver('1.0', [{ name: 'tv' }]),
+      ver('1.0^git1', [{ name: 'tv' }]),
+    ],
+    x,
+    path.join(tmp, 'wx'),
+  );
+  createrepo(x, 'zstd');
+  // The identical dup-1.0-1 in two more repos that differ only in cost.
+  const dupRpm = path.join(x, 'noarch', 'dup-1.0-1.noarch.rpm');
+  for (const id of ['k1', 'k2']) {
+    fs.mkdirSync(path.join(www, id), { recursive: true });
+    fs.copyFileSync(dupRpm, path.join(www, id, 'dup-1.0-1.noarch.rpm'));
+    createrepo(path.join(www, id), 'gz');
+  }
+  const md = path.join(tmp, 'md-x');
+  const X = await loadRepo(normalizeRepoSource({ id: 'x', baseurl: [srv.url + 'x/'] }), { cacheDir: md, http });
+  const cases: string[][] = [['rw'], ['rw', 'ub', 'uc'], ['tv'], ['tvold'], ['tvmid'], ['rw', 'ud'], ['rw', 'ub']];
+  const theirs = await Promise.all(cases.map((c) => dnf(c, [{ id: 'x', url: srv.url + 'x/' }])));
+  for (const [i, c] of cases.entries()) {
+    const d = theirs[i]!;
+    if (!d.ok) {
+      await assert.rejects(resolve([X], req(c)), ResolveError, c.join(' '));
+      continue;
+    }
+    assert.deepEqual(names(await resolve([X], req(c))), d.install, c.join(' '));
+  }
+  // The answers are the interesting ones (not just equal): ~ sorts before the release, ^ after it.
+  assert.ok(theirs[2]!.install.includes('tv.noarch 1.0^git1-1'));
+  assert.ok(theirs[3]!.install.includes('tv.noarch 1.0~rc1-1'));
+  assert.ok(theirs[4]!.install.includes('tv.noarch 1.0-1'));
+  assert.ok(theirs[0]!.install.includes('fy.noarch 1.0-1') && !theirs[0]!.install.includes('fx.noarch 1.0-1'), 'without');
+  const has = (i: number, n: string) => theirs[i]!.install.includes(`${n}.noarch 1.0-1`);
+  assert.ok(has(0, 'ud') ? has(0, 'ua') : has(0, 'ue'), `if/else: ${theirs[0]!.install.join(', ')}`);
+  assert.ok(theirs[5]!.install.includes('ua.noarch 1.0-1'), 'if');
+  assert.ok(theirs[1]!.ok, 'unless: uc lifts the conflict');
+  // Equal packages in two repos: the lower cost wins, in dnf and here.
+  for (const [c1, c2] of [[500, 2000], [2000, 500]] as const) {
+    const K = await Promise.all([['k1', c1], ['k2', c2]].map(([id, cost]) => loadRepo(normalizeRepoSource({ id: id as string, baseurl: [`${srv.url}${id}/`], cost: cost as number }), { cacheDir: md, http })));
+    const ours = (await resolve(K, req(['dup']))).packages.map((p) => p.repo.id);
+    const d = await dnf(['dup'], [{ id: 'k1', url: srv.url + 'k1/', cost: c1 }, { id: 'k2', url: srv.url + 'k2/', cost: c2 }]);
+    const dnfRepo = /^\s*dup\s+noarch\s+1\.0-1\s+(\S+)/m.exec(d.output)?.[1];
+    const want = c1 < c2 ? 'k1' : 'k2';
+    assert.equal(dnfRepo, want, d.output);
+    assert.deepEqual(ours, [want]);
+  }
+});

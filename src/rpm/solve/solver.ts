@@ -113,7 +113,9 @@ export class Solver {
         return neg ? and(d.args.map((x) => this.cnf(x, true))) : or(d.args.map((x) => this.cnf(x, false)));
       case 'if':
       case 'unless': {
-        // A if B  == (¬B ∨ A) [∧ (B ∨ C)];  A unless B == (B ∨ A) [∧ (¬B ∨ C)]
+        // libsolv cplxdeps.c: A unless B == A ∧ ¬B (it is meant for conflicts-like deps), not B ∨ A
+        if (d.op === 'unless' && !d.otherwise) return neg ? or([this.cnf(a, true), this.cnf(b, false)]) : and([this.cnf(a, false), this.cnf(b, true)]);
+        // A if B  == (¬B ∨ A) [∧ (B ∨ C)];  A unless B else C == (B ∨ A) ∧ (¬B ∨ C)
         const cond = d.op === 'if';
         const p1: Lits[] = or([this.cnf(b, cond), this.cnf(a, false)]);
         const p2: Lits[] | undefined = d.otherwise ? or([this.cnf(b, !cond), this.cnf(d.otherwise, false)]) : undefined;
@@ -148,7 +150,7 @@ export class Solver {
       case 'if':
         return this.evalRich(b) ? this.evalRich(a) : d.otherwise ? this.evalRich(d.otherwise) : true;
       case 'unless':
-        return !this.evalRich(b) ? this.evalRich(a) : d.otherwise ? this.evalRich(d.otherwise) : true;
+        return !this.evalRich(b) ? this.evalRich(a) : d.otherwise ? this.evalRich(d.otherwise) : false;
       default:
         return false;
     }

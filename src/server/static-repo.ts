@@ -43,10 +43,17 @@ interface Request {
   remote: string;
 }
 
-/** An immutable object held in memory with its 200 response headers prebuilt. */
+/**
+ * An immutable object held in memory as its whole keep-alive 200 response
+ * (status line, headers, body: one write, no per-request encoding); `body`
+ * is a view into it.
+ */
 interface CacheEntry {
   key: string;
+  wire: Buffer;
   body: Buffer;
+  /** The second whose Date the wire carries. */
+  wireSec: number;
   /** Header lines after the status line, without Date/Connection. */
   head: string;
   /** The file it came from and its identity, for revalidation. */
@@ -57,6 +64,8 @@ interface CacheEntry {
 }
 
 const SMALL = 128 * 1024;
+const WIRE_DATE_AT = 'HTTP/1.1 200 OK\r\nDate: '.length;
+const HTTP_DATE_LENGTH = 'Thu, 01 Jan 1970 00:00:00 GMT'.length;
 /** Objects up to this size are eligible for the byte cache. */
 const CACHE_ENTRY_MAX = 1024 * 1024;
 /** Cached objects are re-checked on disk (in the background) at most this often, so a pruned object stops being served. */
@@ -95,10 +104,10 @@ class ObjectCache {
     return e;
   }
   set(e: CacheEntry): void {
-    if (e.body.length > this.max) return;
+    if (e.wire.length > this.max) return;
     this.delete(e.key);
     this.map.set(e.key, e);
-    this.bytes += e.body.length;
+    this.bytes += e.wire.length;
     while (this.bytes > this.max) {
       const oldest = this.map.values().next().value as CacheEntry;
       this.delete(oldest.key);
@@ -108,7 +117,7 @@ class ObjectCache {
     const e = this.map.get(key);
     if (!e) return;
     this.map.delete(key);
-    this.bytes -= e.body.length;
+    this.bytes -= e.wire.length;
   }
 }
 
@@ -201,7 +210,8 @@ export class RepoServer {
     const hit = this.cache.get(raw);
     if (hit && !req.headers.has('range') && !req.headers.has('if-none-match') && !req.headers.has('if-modified-since')) {
       if (Date.now() - hit.checkedAt >= REVALIDATE_MS && !hit.checking) this.revalidate(hit);
-      c.send(req, 200, hit.head, req.method === 'HEAD' ? null : hit.body);
+      if (req.method === 'GET') c.sendCached(req, hit);
+      else c.send(req, 200, hit.head, null);
       this.log(req, 200, req.method === 'HEAD' ? 0 : hit.body.length);
       return null;
     }
@@ -325,7 +335,7 @@ export class RepoServer {
         }
         await close();
         if (got !== len) throw new Error(`${rel}: file shrank while being read`);
-        if (cacheable) this.cache.set({ key: cacheKey, body: buf, head, real, ident: identity(st), checkedAt: Date.now(), checking: false });
+        if (cacheable) this.cache.set(cacheEntry(cacheKey, head, buf, real, identity(st)));
         c.send(req, status, head, req.method === 'HEAD' ? null : buf);
         this.log(req, status, req.method === 'HEAD' ? 0 : len);
         return;
@@ -467,11 +477,35 @@ class Connection {
     } else this.socket.write(h, 'latin1');
   }
 
+  /** A cached object: one prebuilt write when the connection stays open under HTTP/1.1 (nearly always). */
+  sendCached(req: Request, e: CacheEntry): void {
+    if (!this.keepAlive || req.version !== '1.1') return this.send(req, 200, e.head, e.body);
+    tickClock();
+    if (e.wireSec !== clockSec) {
+      // rewritten in place: the Date has a fixed width, and a response still queued on a slow
+      // socket at worst carries a Date a second later than when it was queued
+      e.wire.write(httpDate, WIRE_DATE_AT, 'latin1');
+      e.wireSec = clockSec;
+    }
+    this.headersSent = true;
+    this.socket.write(e.wire);
+  }
+
   fail(req: Request, status: number, msg: string, extra = ''): void {
     const body = Buffer.from(`${msg}\n`);
     this.send(req, status, `Content-Type: text/plain; charset=utf-8\r\nContent-Length: ${body.length}\r\nCache-Control: no-store\r\n${extra}`, req.method === 'HEAD' ? null : body);
     this.server.log(req, status, 0);
   }
+}
+
+function cacheEntry(key: string, head: string, body: Buffer, real: string, ident: string): CacheEntry {
+  tickClock();
+  if (httpDate.length !== HTTP_DATE_LENGTH) throw new Error(`unexpected Date header width: ${httpDate}`);
+  const top = Buffer.from(`HTTP/1.1 200 OK\r\nDate: ${httpDate}\r\n${head}\r\n`, 'latin1');
+  const wire = Buffer.allocUnsafe(top.length + body.length);
+  top.copy(wire, 0);
+  body.copy(wire, top.length);
+  return { key, wire, body: wire.subarray(top.length), wireSec: clockSec, head, real, ident, checkedAt: Date.now(), checking: false };
 }
 
 function identity(st: Stats): string {

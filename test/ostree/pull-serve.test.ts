@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer, request, type Server } from 'node:http';
 import { RepoServer } from '../../src/server/static-repo.js';
+import { connect } from 'node:net';
 
 
 
@@ -92,6 +93,50 @@ test('serve: HEAD, Range, ETag/304, cache headers, and no escape from the repo',
     assert.ok(!r.body.toString().includes('outside the repo'), bad);
   }
   assert.equal((await get(`${url}/summary`, {}, 'POST')).status, 405);
+});
+
+test('serve: a cached object is answered byte-identically, with a current Date, over keep-alive and HTTP/1.0', async () => {
+  const obj = readdirSync(join(srcRepo, 'objects')).flatMap((d) => readdirSync(join(srcRepo, 'objects', d)).map((n) => `objects/${d}/${n}`)).find((p) => p.endsWith('.filez'))!;
+  const want = readFileSync(join(srcRepo, obj));
+  const port = Number(new URL(url).port);
+  /** Raw requests on one connection; resolves with the raw bytes once the server has answered `n` of them (or closed). */
+  const raw = (reqs: string[], n: number) =>
+    new Promise<string>((resolve, reject) => {
+      const sock = connect(port, '127.0.0.1');
+      let got = Buffer.alloc(0);
+      const done = () => {
+        sock.destroy();
+        resolve(got.toString('latin1'));
+      };
+      sock.on('data', (d: Buffer) => {
+        got = Buffer.concat([got, d]);
+        if (got.toString('latin1').split('HTTP/1.1 ').length - 1 >= n && got.toString('latin1').endsWith(want.toString('latin1'))) done();
+      });
+      sock.on('end', done);
+      sock.on('error', reject);
+      sock.write(reqs.join(''));
+    });
+  const get11 = `GET /${obj} HTTP/1.1\r\nHost: x\r\n\r\n`;
+  // the first fills the cache, the next two (pipelined) come from it
+  const first = await raw([get11], 1);
+  const cached = await raw([get11, get11], 2);
+  const responses = cached.split(/(?=HTTP\/1\.1 200 OK\r\n)/);
+  assert.equal(responses.length, 2);
+  const strip = (r: string) => r.replace(/\r\nDate: [^\r]*/, '');
+  for (const r of responses) {
+    assert.equal(strip(r), strip(first), 'a cached response differs from the first one (beyond Date)');
+    assert.ok(r.endsWith(want.toString('latin1')));
+    assert.doesNotMatch(r.split('\r\n\r\n')[0]!, /Connection:/i);
+  }
+  const dateOf = (r: string) => Date.parse(/\r\nDate: ([^\r]*)/.exec(r)![1]!);
+  await new Promise((r) => setTimeout(r, 1100));
+  const later = await raw([get11], 1);
+  assert.ok(dateOf(later) > dateOf(responses[1]!), 'the Date of a cached response was not brought up to date');
+  assert.equal(strip(later), strip(first));
+  // HTTP/1.0 without keep-alive: the same bytes, then the connection closes
+  const old = await raw([`GET /${obj} HTTP/1.0\r\n\r\n`], 1);
+  assert.match(old.split('\r\n\r\n')[0]!, /\r\nConnection: close/);
+  assert.ok(old.endsWith(want.toString('latin1')));
 });
 
 test('coreforge pulls from the real ostree server (with and without a summary)', async () => {

@@ -192,3 +192,30 @@ test('overrides win over the base lock and pin --update-lockfile; lockfile-repos
     await srv.close();
   }
 });
+
+test('progress: drawn on a terminal, absent when stderr is not one', async () => {
+  const { spawn } = await import('node:child_process');
+  const run = (argv: string[], cwd: string) =>
+    new Promise<{ status: number; stdout: string; stderr: string }>((res) => {
+      const c = spawn(argv[0]!, argv.slice(1), { cwd });
+      let stdout = '';
+      let stderr = '';
+      c.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+      c.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      c.on('close', (code) => res({ status: code ?? -1, stdout, stderr }));
+    });
+  const q = (s: string) => `'${s.replaceAll("'", "'\\''")}'`;
+  const tty = join(work, 'build-tty');
+  mkdirSync(tty);
+  // script(1) gives the command a pseudo-terminal; what it prints comes back on script's stdout
+  const onTty = await run(['script', '-qec', `${q(CF)} fetch --config ${q(config)} --arch x86_64`, '/dev/null'], tty);
+  assert.equal(onTty.status, 0, onTty.stdout);
+  assert.match(onTty.stdout, /\r\x1b\[KDownloading packages: \d\/3/);
+  assert.match(onTty.stdout, /\r\x1b\[K3 packages: 3 downloaded, 0 already cached/);
+  const piped = join(work, 'build-piped');
+  mkdirSync(piped);
+  const quiet = await run([CF, 'fetch', '--config', config, '--arch', 'x86_64'], piped);
+  assert.equal(quiet.status, 0, quiet.stderr);
+  assert.equal(quiet.stderr, '');
+  assert.match(quiet.stdout, /^3 packages: 3 downloaded, 0 already cached\n$/);
+});

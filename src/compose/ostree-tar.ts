@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import { closeSync, fstatSync, fsyncSync, openSync, readSync, writeSync, promises as fsp } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { Readable, Writable } from 'node:stream';
 import { CorruptionError, InvalidInputError, NotFoundError, isErrno } from '../errors.js';
 import { assertChecksum, type Checksum } from '../ostree/checksum.js';
 import { ObjectType } from '../ostree/objects/types.js';
@@ -9,7 +8,7 @@ import { pullLocal } from '../ostree/pull-local.js';
 import { validateRef } from '../ostree/repo/refs.js';
 import { Repo } from '../ostree/repo/repo.js';
 import { fsyncDir, mapLimit, randomName } from '../util/fs.js';
-import { TarWriter, type TarEntry } from '../util/tar.js';
+import { TarWriter, entryHead, padding, type TarEntry } from '../util/tar.js';
 
 /**
  * The build's OSTree artifact, `<name>-<version>-ostree.<arch>.tar`, as cosa made it before
@@ -47,41 +46,66 @@ const SKELETON_DIRS = ['extensions', 'objects', 'refs', 'refs/heads', 'refs/mirr
 const FLUSH_AT = 4 << 20;
 
 /**
- * The tar's sink: coalesces the many small pieces (512-byte headers, padding,
- * small objects) into large synchronous writes to `fd`, hashing each write.
- * Everything here is synchronous on purpose: the build does nothing else
- * while the tar is written, and the objects were just written (page cache),
- * so a promise and a thread-pool round trip per open/fstat/read/close cost
- * far more than the system calls themselves (measured: 9.1 s for a
- * 648 MB / 30k-object tar with the async read-ahead, see bench/README.md).
+ * The tar's sink: coalesces headers, padding and object bytes into large
+ * synchronous writes to `fd`, hashing each write; object files are read
+ * straight into its buffer. Everything here is synchronous on purpose: the
+ * build does nothing else while the tar is written, and the objects were
+ * just written (page cache), so a promise or a stream write per piece, or a
+ * thread-pool round trip per open/fstat/read/close, costs far more than the
+ * system calls themselves (measured: 9.1 s for a 648 MB / 30k-object tar
+ * with async read-ahead, 5 s with a synchronous stream, see bench/README.md).
  */
-class SyncSink extends Writable {
+class SyncSink {
   readonly hash = createHash('sha256');
   size = 0;
   private readonly buf = Buffer.allocUnsafe(FLUSH_AT);
   private used = 0;
-  constructor(private readonly fd: number) {
-    super({ highWaterMark: FLUSH_AT });
-  }
-  override _write(chunk: Buffer, _enc: BufferEncoding, cb: (e?: Error | null) => void): void {
-    try {
-      this.put(chunk);
-      cb();
-    } catch (e) {
-      cb(e as Error);
-    }
-  }
-  private put(chunk: Buffer): void {
-    this.size += chunk.length;
+  constructor(private readonly fd: number) {}
+
+  put(chunk: Uint8Array): void {
     if (this.used + chunk.length > FLUSH_AT) this.flushSync();
+    this.size += chunk.length;
     if (chunk.length >= FLUSH_AT) {
       this.hash.update(chunk);
       writeAllSync(this.fd, chunk);
       return;
     }
-    chunk.copy(this.buf, this.used);
+    this.buf.set(chunk, this.used);
     this.used += chunk.length;
   }
+
+  zeros(n: number): void {
+    if (this.used + n > FLUSH_AT) this.flushSync();
+    this.buf.fill(0, this.used, this.used + n);
+    this.used += n;
+    this.size += n;
+  }
+
+  /** A file entry whose content is the file at `path`: header (with its size), bytes, padding. */
+  fileEntry(e: TarEntry, path: string, what: string): void {
+    let fd: number;
+    try {
+      fd = openSync(path, 'r');
+    } catch (e) {
+      throw isErrno(e, 'ENOENT') ? new NotFoundError(`missing object ${what}`, { cause: e }) : e;
+    }
+    try {
+      const size = fstatSync(fd).size;
+      this.put(entryHead({ ...e, size }));
+      for (let pos = 0; pos < size; ) {
+        if (this.used === FLUSH_AT) this.flushSync();
+        const n = readSync(fd, this.buf, this.used, Math.min(FLUSH_AT - this.used, size - pos), pos);
+        if (n === 0) throw new CorruptionError(`${path}: changed size while being read (${pos} of ${size} bytes)`);
+        this.used += n;
+        pos += n;
+      }
+      this.size += size;
+      this.zeros(padding(size));
+    } finally {
+      closeSync(fd);
+    }
+  }
+
   flushSync(): void {
     if (this.used === 0) return;
     const b = this.buf.subarray(0, this.used);
@@ -93,53 +117,6 @@ class SyncSink extends Writable {
 
 function writeAllSync(fd: number, b: Uint8Array): void {
   for (let off = 0; off < b.length; ) off += writeSync(fd, b, off, b.length - off);
-}
-
-/** Objects up to this size are read in one call; larger ones in chunks. */
-const SMALL_FILE = 1 << 20;
-const CHUNK = 1 << 20;
-
-/** An object file: its bytes if small (fd closed), else its open fd and size. */
-interface OpenedObject {
-  size: number;
-  data?: Buffer;
-  fd?: number;
-}
-
-function openObjectSync(path: string, what: string): OpenedObject {
-  let fd: number;
-  try {
-    fd = openSync(path, 'r');
-  } catch (e) {
-    throw isErrno(e, 'ENOENT') ? new NotFoundError(`missing object ${what}`, { cause: e }) : e;
-  }
-  try {
-    const size = fstatSync(fd).size;
-    if (size > SMALL_FILE) return { size, fd };
-    const data = Buffer.allocUnsafe(size);
-    const n = size === 0 ? 0 : readSync(fd, data, 0, size, 0);
-    if (n !== size) throw new CorruptionError(`${path}: changed size while being read (${n} of ${size} bytes)`);
-    closeSync(fd);
-    return { size, data };
-  } catch (e) {
-    closeSync(fd);
-    throw e;
-  }
-}
-
-/** A large object's bytes in chunks, read synchronously; closes `fd`. */
-async function* chunksOf(fd: number, size: number, path: string): AsyncGenerator<Buffer> {
-  try {
-    for (let pos = 0; pos < size; ) {
-      const b = Buffer.allocUnsafe(Math.min(CHUNK, size - pos));
-      const n = readSync(fd, b, 0, b.length, pos);
-      if (n === 0) throw new CorruptionError(`${path}: changed size while being read (${pos} of ${size} bytes)`);
-      pos += n;
-      yield n === b.length ? b : b.subarray(0, n);
-    }
-  } finally {
-    closeSync(fd);
-  }
 }
 
 interface PlannedEntry {
@@ -240,27 +217,24 @@ export async function writeOstreeTar(srcRepo: Repo, commit: Checksum, ref: strin
     const fd = openSync(tmpOut, 'wx', 0o644);
     const sink = new SyncSink(fd);
     try {
-      const tar = new TarWriter(sink);
       const mtime = opts.mtime ?? 0;
       for (const e of sorted) {
         const path = e.path === '.' ? '.' : `./${e.path}`;
         const base: TarEntry = { path, type: e.kind, mode: e.kind === 'dir' ? 0o755 : 0o644, uid: 0, gid: 0, mtime, size: e.size };
-        if (e.kind === 'dir') await tar.add(base);
-        else if (e.data) await tar.add(base, e.data);
-        else {
-          const o = openObjectSync(e.src!, `${e.path} of commit ${commit}`);
-          if (o.data) await tar.add({ ...base, size: o.size }, o.data);
-          else await tar.add({ ...base, size: o.size }, Readable.from(chunksOf(o.fd!, o.size, e.src!), { objectMode: false }));
-        }
+        if (e.kind === 'dir') sink.put(entryHead(base));
+        else if (e.data) {
+          sink.put(entryHead(base));
+          sink.put(e.data);
+          sink.zeros(padding(e.data.length));
+        } else sink.fileEntry(base, e.src!, `${e.path} of commit ${commit}`);
       }
-      await tar.finish();
+      sink.zeros(TarWriter.TRAILER);
       sink.flushSync();
       fsyncSync(fd);
       closeSync(fd);
       await fsp.rename(tmpOut, outFile);
       await fsyncDir(dirname(outFile));
     } catch (e) {
-      sink.destroy();
       try {
         closeSync(fd);
       } catch {

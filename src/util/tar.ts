@@ -54,6 +54,36 @@ function header(name: string, e: TarEntry, size: number, typeflag: string, linkn
   return h;
 }
 
+/**
+ * Everything an entry puts before its content: a pax extended header when
+ * a name, size, id or xattr needs one, then the ustar header. Content
+ * follows, padded to the block size (`padding`).
+ */
+export function entryHead(e: TarEntry): Buffer {
+  const typeflag = { file: '0', dir: '5', symlink: '2', hardlink: '1' }[e.type];
+  const size = e.type === 'file' ? e.size ?? 0 : 0;
+  let name = e.path;
+  if (e.type === 'dir' && !name.endsWith('/')) name += '/';
+  const linkname = e.linkname ?? '';
+  const pax: Buffer[] = [];
+  if (Buffer.byteLength(name) > 100) pax.push(paxRecord('path', Buffer.from(name)));
+  if (Buffer.byteLength(linkname) > 100) pax.push(paxRecord('linkpath', Buffer.from(linkname)));
+  if (size > 0o77777777777) pax.push(paxRecord('size', Buffer.from(String(size))));
+  if ((e.uid ?? 0) > 0o7777777) pax.push(paxRecord('uid', Buffer.from(String(e.uid))));
+  if ((e.gid ?? 0) > 0o7777777) pax.push(paxRecord('gid', Buffer.from(String(e.gid))));
+  for (const [k, v] of e.xattrs ?? []) pax.push(paxRecord(`SCHILY.xattr.${k}`, Buffer.from(v)));
+  const main = header(Buffer.byteLength(name) > 100 ? name.slice(0, 99) : name, e, size, typeflag, linkname.slice(0, 100));
+  if (pax.length === 0) return main;
+  const body = Buffer.concat(pax);
+  return Buffer.concat([header('PaxHeader', { path: 'PaxHeader', type: 'file', mode: 0o644 }, body.length, 'x', ''), body, Buffer.alloc(padding(body.length)), main]);
+}
+
+/** Zero bytes after `n` bytes of content, to the next block boundary. */
+export function padding(n: number): number {
+  const r = n % BLOCK;
+  return r ? BLOCK - r : 0;
+}
+
 export class TarWriter {
   constructor(private readonly out: Writable) {}
 
@@ -62,25 +92,8 @@ export class TarWriter {
   }
 
   async add(e: TarEntry, content?: Readable | Uint8Array): Promise<void> {
-    const typeflag = { file: '0', dir: '5', symlink: '2', hardlink: '1' }[e.type];
     const size = e.type === 'file' ? e.size ?? 0 : 0;
-    let name = e.path;
-    if (e.type === 'dir' && !name.endsWith('/')) name += '/';
-    const linkname = e.linkname ?? '';
-    const pax: Buffer[] = [];
-    if (Buffer.byteLength(name) > 100) pax.push(paxRecord('path', Buffer.from(name)));
-    if (Buffer.byteLength(linkname) > 100) pax.push(paxRecord('linkpath', Buffer.from(linkname)));
-    if (size > 0o77777777777) pax.push(paxRecord('size', Buffer.from(String(size))));
-    if ((e.uid ?? 0) > 0o7777777) pax.push(paxRecord('uid', Buffer.from(String(e.uid))));
-    if ((e.gid ?? 0) > 0o7777777) pax.push(paxRecord('gid', Buffer.from(String(e.gid))));
-    for (const [k, v] of e.xattrs ?? []) pax.push(paxRecord(`SCHILY.xattr.${k}`, Buffer.from(v)));
-    if (pax.length > 0) {
-      const body = Buffer.concat(pax);
-      await this.write(header('PaxHeader', { path: 'PaxHeader', type: 'file', mode: 0o644 }, body.length, 'x', ''));
-      await this.write(body);
-      await this.pad(body.length);
-    }
-    await this.write(header(Buffer.byteLength(name) > 100 ? name.slice(0, 99) : name, e, size, typeflag, linkname.slice(0, 100)));
+    await this.write(entryHead(e));
     if (e.type !== 'file') return;
     let written = 0;
     if (content instanceof Uint8Array) {
@@ -100,6 +113,9 @@ export class TarWriter {
     const r = n % BLOCK;
     if (r) await this.write(Buffer.alloc(BLOCK - r));
   }
+
+  /** The end-of-archive marker's size; `finish` writes it. */
+  static readonly TRAILER = BLOCK * 2;
 
   async finish(): Promise<void> {
     await this.write(Buffer.alloc(BLOCK * 2));

@@ -1,4 +1,4 @@
-import { lstatSync, promises as fsp, realpathSync } from 'node:fs';
+import { lstatSync, promises as fsp, readdirSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import { CoreforgeError, CorruptionError, InvalidInputError, isErrno } from '../../errors.js';
 import { TaskPool } from '../../util/fs.js';
@@ -197,7 +197,8 @@ export async function writeDirectoryToMtree(tx: Transaction, dir: string, mtree:
   const isOwnStaging = (name: string, fsPath: string): boolean => name.startsWith('staging-') && realpathOrNull(fsPath) === ownStaging;
 
   const walk = async (fsDir: string, relDir: string, node: MutableTree): Promise<void> => {
-    const names = (await fsp.readdir(fsDir, { encoding: 'buffer' })).map((raw) => utf8Name(raw, fsDir)).sort();
+    // synchronous, like the lstat of each entry (see lstatEntry)
+    const names = readdirSync(fsDir, { encoding: 'buffer' }).map((raw) => utf8Name(raw, fsDir)).sort();
     for (const name of names) {
       if (pool.failed) return;
       const fsPath = join(fsDir, name);

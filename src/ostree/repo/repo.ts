@@ -1,4 +1,4 @@
-import { promises as fsp, constants as C, createReadStream, openSync, closeSync, lstatSync } from 'node:fs';
+import { promises as fsp, constants as C, createReadStream, openSync, closeSync, lstatSync, fstatSync, readSync } from 'node:fs';
 import { join, dirname, relative, resolve as resolvePath } from 'node:path';
 import { Readable } from 'node:stream';
 import { createInflateRaw } from 'node:zlib';
@@ -201,12 +201,17 @@ export class Repo {
     return lstatSync(this.objectPath(type, csum), { throwIfNoEntry: false }) !== undefined;
   }
 
-  /** Raw bytes of a metadata object, size-capped like ostree's. */
+  /**
+   * Raw bytes of a metadata object, size-capped like ostree's. Synchronous
+   * reads on purpose: metadata objects are small and their inodes cached, and
+   * walks (checkout, assemble, fsck, pull) load thousands of them one after
+   * another — four thread-pool round trips each cost far more than the calls.
+   */
   async readMetadata(type: ObjectType, csum: Checksum): Promise<Uint8Array> {
     const p = this.objectPath(type, csum);
-    let fh;
+    let fd: number;
     try {
-      fh = await fsp.open(p, 'r');
+      fd = openSync(p, 'r');
     } catch (e) {
       if (isErrno(e, 'ENOENT')) {
         const parent = await this.parent();
@@ -216,13 +221,19 @@ export class Repo {
       throw e;
     }
     try {
-      const st = await fh.stat();
-      if (st.size > MAX_METADATA_SIZE) throw new CorruptionError(`metadata object ${csum} is ${st.size} bytes, more than the ${MAX_METADATA_SIZE} limit`);
-      const buf = Buffer.alloc(st.size);
-      const { bytesRead } = await fh.read(buf, 0, st.size, 0);
-      return new Uint8Array(buf.buffer, buf.byteOffset, bytesRead);
+      const { size } = fstatSync(fd);
+      if (size > MAX_METADATA_SIZE) throw new CorruptionError(`metadata object ${csum} is ${size} bytes, more than the ${MAX_METADATA_SIZE} limit`);
+      // its own ArrayBuffer (not a slice of the shared pool): callers may keep or view the bytes
+      const buf = Buffer.allocUnsafeSlow(size);
+      let n = 0;
+      while (n < size) {
+        const r = readSync(fd, buf, n, size - n, n);
+        if (r === 0) break;
+        n += r;
+      }
+      return new Uint8Array(buf.buffer, buf.byteOffset, n);
     } finally {
-      await fh.close();
+      closeSync(fd);
     }
   }
 

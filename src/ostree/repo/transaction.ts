@@ -1,4 +1,4 @@
-import { promises as fsp, constants as C, closeSync, openSync, createReadStream, createWriteStream } from 'node:fs';
+import { promises as fsp, constants as C, closeSync, openSync, createReadStream, createWriteStream, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Readable, Transform } from 'node:stream';
@@ -30,6 +30,8 @@ export type ContentSource =
 
 /** Files up to this size are read whole; larger ones are streamed. */
 const SMALL_FILE = 256 * 1024;
+/** Staged objects up to this size are written with one synchronous call. */
+const SMALL_STAGED = 64 * 1024;
 
 /** Objects become visible in this order, so a ref-less commit object never precedes its tree. */
 const VISIBILITY_ORDER = [ObjectType.File, ObjectType.DirMeta, ObjectType.DirTree, ObjectType.CommitMeta, ObjectType.Commit, ObjectType.TombstoneCommit];
@@ -136,7 +138,9 @@ export class Transaction {
   private async stageBytes(type: ObjectType, csum: Checksum, bytes: Uint8Array): Promise<void> {
     await this.ensureStagingDir(csum);
     const rel = this.relFor(type, csum);
-    await fsp.writeFile(this.stagedPath(rel), bytes);
+    // small objects (metadata, tiny files): one synchronous write beats three thread-pool round trips
+    if (bytes.length <= SMALL_STAGED) writeFileSync(this.stagedPath(rel), bytes);
+    else await fsp.writeFile(this.stagedPath(rel), bytes);
     this.staged.set(rel, type);
   }
 

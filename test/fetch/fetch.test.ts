@@ -43,17 +43,22 @@ after(async () => {
 });
 
 
-async function inBuild(...a: string[]) {
-  // run with the build dir as the working directory
+/** Run a command to completion, collecting its output. */
+async function runCollect(cmd: string, args: string[], cwd: string) {
   const { spawn } = await import('node:child_process');
   return new Promise<{ status: number; stdout: string; stderr: string }>((res) => {
-    const c = spawn(CF, ['fetch', '--config', config, '--arch', 'x86_64', '--json', ...a], { cwd: buildDir });
+    const c = spawn(cmd, args, { cwd });
     let stdout = '';
     let stderr = '';
     c.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     c.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     c.on('close', (code) => res({ status: code ?? -1, stdout, stderr }));
   });
+}
+
+/** `coreforge fetch --json` with the build dir as the working directory. */
+function inBuild(...a: string[]) {
+  return runCollect(CF, ['fetch', '--config', config, '--arch', 'x86_64', '--json', ...a], buildDir);
 }
 
 test('fetch resolves, downloads into cache/, and a second run downloads nothing', async () => {
@@ -194,27 +199,17 @@ test('overrides win over the base lock and pin --update-lockfile; lockfile-repos
 });
 
 test('progress: drawn on a terminal, absent when stderr is not one', async () => {
-  const { spawn } = await import('node:child_process');
-  const run = (argv: string[], cwd: string) =>
-    new Promise<{ status: number; stdout: string; stderr: string }>((res) => {
-      const c = spawn(argv[0]!, argv.slice(1), { cwd });
-      let stdout = '';
-      let stderr = '';
-      c.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-      c.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-      c.on('close', (code) => res({ status: code ?? -1, stdout, stderr }));
-    });
   const q = (s: string) => `'${s.replaceAll("'", "'\\''")}'`;
   const tty = join(work, 'build-tty');
   mkdirSync(tty);
   // script(1) gives the command a pseudo-terminal; what it prints comes back on script's stdout
-  const onTty = await run(['script', '-qec', `${q(CF)} fetch --config ${q(config)} --arch x86_64`, '/dev/null'], tty);
+  const onTty = await runCollect('script', ['-qec', `${q(CF)} fetch --config ${q(config)} --arch x86_64`, '/dev/null'], tty);
   assert.equal(onTty.status, 0, onTty.stdout);
   assert.match(onTty.stdout, /\r\x1b\[KDownloading packages: \d\/3/);
   assert.match(onTty.stdout, /\r\x1b\[K3 packages: 3 downloaded, 0 already cached/);
   const piped = join(work, 'build-piped');
   mkdirSync(piped);
-  const quiet = await run([CF, 'fetch', '--config', config, '--arch', 'x86_64'], piped);
+  const quiet = await runCollect(CF, ['fetch', '--config', config, '--arch', 'x86_64'], piped);
   assert.equal(quiet.status, 0, quiet.stderr);
   assert.equal(quiet.stderr, '');
   assert.match(quiet.stdout, /^3 packages: 3 downloaded, 0 already cached\n$/);

@@ -199,17 +199,22 @@ test('overrides win over the base lock and pin --update-lockfile; lockfile-repos
 });
 
 test('progress: drawn on a terminal, absent when stderr is not one', async () => {
+  // a config of its own: earlier tests point the shared one elsewhere
+  const cfg = join(work, 'config-progress');
+  mkdirSync(cfg);
+  writeFileSync(join(cfg, 'manifest.yaml'), 'ref: my/${basearch}/coreos/stable\nrepos: [mini]\npackages:\n  - mini-base\n');
+  writeFileSync(join(cfg, 'mini.repo'), `[mini]\nname=mini\nbaseurl=${server.url}/\ngpgcheck=0\n`);
   const q = (s: string) => `'${s.replaceAll("'", "'\\''")}'`;
   const tty = join(work, 'build-tty');
   mkdirSync(tty);
   // script(1) gives the command a pseudo-terminal; what it prints comes back on script's stdout
-  const onTty = await runCollect('script', ['-qec', `${q(CF)} fetch --config ${q(config)} --arch x86_64`, '/dev/null'], tty);
+  const onTty = await runCollect('script', ['-qec', `${q(CF)} fetch --config ${q(cfg)} --arch x86_64`, '/dev/null'], tty);
   assert.equal(onTty.status, 0, onTty.stdout);
   assert.match(onTty.stdout, /\r\x1b\[KDownloading packages: \d\/3/);
   assert.match(onTty.stdout, /\r\x1b\[K3 packages: 3 downloaded, 0 already cached/);
   const piped = join(work, 'build-piped');
   mkdirSync(piped);
-  const quiet = await runCollect(CF, ['fetch', '--config', config, '--arch', 'x86_64'], piped);
+  const quiet = await runCollect(CF, ['fetch', '--config', cfg, '--arch', 'x86_64'], piped);
   assert.equal(quiet.status, 0, quiet.stderr);
   assert.equal(quiet.stderr, '');
   assert.match(quiet.stdout, /^3 packages: 3 downloaded, 0 already cached\n$/);

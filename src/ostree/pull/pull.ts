@@ -7,7 +7,7 @@ import { fetchBuffer, fetchStream, joinUrl } from '../../net/http.js';
 import { assertChecksum, sha256Hex, type Checksum } from '../checksum.js';
 import { Commit, parseCommitMeta } from '../objects/commit.js';
 import { FetchPool } from './fetch-pool.js';
-import { streamArchiveObject, verifyArchiveBytes } from './archive-content.js';
+import { fetchArchiveObject, verifyArchiveBytes } from './archive-content.js';
 import { DirMeta } from '../objects/dirmeta.js';
 import { DirTree } from '../objects/dirtree.js';
 import { MAX_METADATA_SIZE, ObjectType, objectExtension } from '../objects/types.js';
@@ -21,7 +21,6 @@ import { deltaDir, deltaIndexPath, parseSuperblock } from '../deltas/format.js';
 
 
 /** Content objects up to this size are buffered and inflated in one synchronous step (no thread-pool hop). */
-const SMALL_OBJECT = 1024 * 1024;
 
 export interface PullOptions {
   /** History depth below each commit (0 = just it, -1 = all). */
@@ -213,17 +212,6 @@ export async function pull(repo: Repo, remoteName: string, refs: readonly string
       });
     };
 
-    /** Verify a whole `.filez` held in memory, then stage it (archive: as is; bare: inflated once). */
-    const storeSmallContent = async (raw: Buffer, csum: Checksum, what: string): Promise<void> => {
-      progress.bytesTransferred += raw.length;
-      const { header, data } = await verifyArchiveBytes(raw, csum, what, remoteName);
-      if (repo.isArchive) {
-        // the transaction syncs the filesystem once before anything becomes visible
-        await fsp.writeFile(await tx.stagingPath(ObjectType.File, csum), raw);
-        tx.markStaged(ObjectType.File, csum);
-      } else await tx.writeContent(header, header.isSymlink ? { kind: 'symlink' } : { kind: 'bytes', data }, csum);
-    };
-
     const wantContent = (csum: Checksum) => {
       const k = `${csum}.f`;
       if (seen.has(k)) return;
@@ -232,25 +220,24 @@ export async function pull(repo: Repo, remoteName: string, refs: readonly string
       schedule(async () => {
         if (await tx.hasObject(ObjectType.File, csum)) return;
         const what = `content object ${csum} from remote ${remoteName}`;
-        if (workers.pool === undefined) workers.pool = FetchPool.start();
-        if (workers.pool) {
-          progress.bytesTransferred += await workers.pool.fetch({ url: objectUrl(ObjectType.File, csum), checksum: csum, path: await tx.stagingPath(ObjectType.File, csum), what, remote: remoteName });
+        const url = objectUrl(ObjectType.File, csum);
+        if (repo.isArchive) {
+          // archive → archive: the `.filez` is stored as served, once verified; on a fetch worker when there are any
+          if (workers.pool === undefined) workers.pool = FetchPool.start();
+          const path = await tx.stagingPath(ObjectType.File, csum);
+          progress.bytesTransferred += workers.pool ? await workers.pool.fetch({ url, checksum: csum, path, what, remote: remoteName }) : await fetchArchiveObject(url, csum, path, what, remoteName);
           tx.markStaged(ObjectType.File, csum);
-        } else await fetchStream(objectUrl(ObjectType.File, csum), {}, async (body, length) => {
-          if (length !== undefined && length <= SMALL_OBJECT) {
+        } else {
+          // bare modes: verified and inflated in memory, then written in the repository's form
+          await fetchStream(url, {}, async (body) => {
             const chunks: Buffer[] = [];
             for await (const c of body) chunks.push(c);
-            await storeSmallContent(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks), csum, what);
-          } else if (repo.isArchive) {
-            await streamArchiveObject(body, await tx.stagingPath(ObjectType.File, csum), csum, what, remoteName, (n) => (progress.bytesTransferred += n));
-            tx.markStaged(ObjectType.File, csum);
-          }
-          else {
-            const chunks: Buffer[] = [];
-            for await (const c of body) chunks.push(c);
-            await storeSmallContent(Buffer.concat(chunks), csum, what);
-          }
-        });
+            const raw = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+            progress.bytesTransferred += raw.length;
+            const { header, data } = await verifyArchiveBytes(raw, csum, what, remoteName);
+            await tx.writeContent(header, header.isSymlink ? { kind: 'symlink' } : { kind: 'bytes', data }, csum);
+          });
+        }
         progress.fetchedContent++;
         tick();
       });

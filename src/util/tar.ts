@@ -49,7 +49,7 @@ function header(name: string, e: TarEntry, size: number, typeflag: string, linkn
   h.write((e.uname ?? '').slice(0, 31), 265, 'utf8');
   h.write((e.gname ?? '').slice(0, 31), 297, 'utf8');
   let sum = 0;
-  for (const b of h) sum += b;
+  for (let i = 0; i < BLOCK; i++) sum += h[i]!;
   h.write(octal(sum, 7) + ' ', 148, 'ascii');
   return h;
 }

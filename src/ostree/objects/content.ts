@@ -76,6 +76,9 @@ export class FileHeader {
 
   /** Same content metadata, i.e. same bytes when serialized. */
   equals(o: FileHeader): boolean {
+    if (this.uid !== o.uid || this.gid !== o.gid || this.mode !== o.mode || this.rdev !== o.rdev || this.symlinkTarget !== o.symlinkTarget) return false;
+    // the common case (a commit compares every checked-out file's header): nothing left to serialize
+    if (this.xattrs.length === 0 && o.xattrs.length === 0) return true;
     return Buffer.from(this.serialize()).equals(Buffer.from(o.serialize()));
   }
 }

@@ -1,4 +1,4 @@
-import { promises as fsp, constants as C, closeSync, openSync, createReadStream, createWriteStream, writeFileSync } from 'node:fs';
+import { promises as fsp, constants as C, closeSync, openSync, createReadStream, createWriteStream, writeFileSync, writeSync, fchmodSync, futimesSync } from 'node:fs';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Readable, Transform } from 'node:stream';
@@ -241,6 +241,8 @@ export class Transaction {
       const hdr = lenPrefixed(header.serializeArchive(size));
       const body = header.isSymlink ? null : await deflateRawAsync(data ?? new Uint8Array(0), { level: this.repo.zlibLevel });
       await fsp.writeFile(path, body ? Buffer.concat([hdr, body]) : hdr);
+    } else if (size <= SMALL_STAGED && !header.isSymlink && this.repo.mode !== 'bare') {
+      this.writeSmallBareFileSync(path, header, data);
     } else {
       await this.writeBareFile(path, header, async (fh) => {
         if (data && data.length > 0) await fh.writeFile(data);
@@ -336,6 +338,27 @@ export class Transaction {
   }
 
   /** Create a bare / bare-user / bare-user-only object file with ostree's on-disk metadata. */
+  /**
+   * A small regular file in a bare-user or bare-user-only repository with
+   * synchronous calls: creating it costs ~0.2 ms whichever thread does it
+   * (ext4's journal serializes creations), while the asynchronous path costs
+   * five thread-pool round trips (open, write, chmod, utimes, close).
+   */
+  private writeSmallBareFileSync(path: string, header: FileHeader, data: Uint8Array | null): void {
+    const fd = openSync(path, 'wx', 0o600);
+    try {
+      for (let off = 0; data && off < data.length; ) off += writeSync(fd, data, off, data.length - off);
+      if (this.repo.mode === 'bare-user') {
+        // xattr first: an unprivileged owner may not set user.* xattrs on a file it cannot write (mode 0400)
+        native().setXattr(fd, OSTREEMETA_XATTR, Buffer.from(serializeBareUserMeta(header)));
+        fchmodSync(fd, (header.mode & 0o775) | 0o400);
+      } else fchmodSync(fd, header.mode & 0o7777);
+      futimesSync(fd, 0, 0);
+    } finally {
+      closeSync(fd);
+    }
+  }
+
   private async writeBareFile(path: string, header: FileHeader, fill: (fh: fsp.FileHandle) => Promise<void>): Promise<void> {
     const mode = this.repo.mode;
     if (header.isSymlink && (mode === 'bare' || mode === 'bare-user-only')) {

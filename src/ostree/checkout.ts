@@ -1,13 +1,12 @@
 import { promises as fsp, createReadStream, createWriteStream, readFileSync, writeFileSync, type Stats } from 'node:fs';
-import { inflateRawSync } from 'node:zlib';
 import { join, dirname } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { AlreadyExistsError, CorruptionError, InvalidInputError, NotFoundError, isErrno } from '../errors.js';
+import { AlreadyExistsError, InvalidInputError, NotFoundError, isErrno } from '../errors.js';
 import { Semaphore, randomName } from '../util/fs.js';
 import type { Checksum } from './checksum.js';
 import { S_IFMT, S_IFREG } from './objects/dirmeta.js';
 import { readXattrs, writeXattrs } from './objects/xattrs.js';
-import { ContentHasher, FileHeader } from './objects/content.js';
+import { ContentHasher, FileHeader, decodeArchiveObject } from './objects/content.js';
 import { spawnSync } from 'node:child_process';
 import type { Repo, ContentObject } from './repo/repo.js';
 
@@ -288,19 +287,9 @@ const SMALL_FILEZ = 1024 * 1024;
  * read stream + inflate stream + write stream cost several times the actual
  * work. Null for other objects.
  */
-function readSmallArchivePayload(obj: ContentObject): Buffer | null {
+function readSmallArchivePayload(obj: ContentObject): Uint8Array | null {
   if (obj.size > SMALL_FILEZ || !obj.path.endsWith('.filez')) return null;
-  const raw = readFileSync(obj.path);
-  // header length and layout were validated by loadContent
-  const hlen = raw.readUInt32BE(0);
-  let data: Buffer;
-  try {
-    data = inflateRawSync(raw.subarray(8 + hlen));
-  } catch (e) {
-    throw new CorruptionError(`Corrupted file object ${obj.checksum}: ${(e as Error).message}`);
-  }
-  if (data.length !== obj.size) throw new CorruptionError(`Corrupted file object ${obj.checksum}: size ${data.length}, header says ${obj.size}`);
-  return data;
+  return decodeArchiveObject(readFileSync(obj.path), `Corrupted file object ${obj.checksum}`).data;
 }
 
 async function writeRegular(obj: ContentObject, path: string, opts: CheckoutOptions, extraBits = 0): Promise<void> {

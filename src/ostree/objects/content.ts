@@ -1,4 +1,5 @@
 import { createHash, type Hash } from 'node:crypto';
+import { inflateRawSync } from 'node:zlib';
 import { deserialize, serialize, type GValue } from '../../gvariant/index.js';
 import { CorruptionError } from '../../errors.js';
 import { type Checksum } from '../checksum.js';
@@ -123,6 +124,30 @@ export function parseLenPrefix(prefix: Uint8Array, fileSize: number, what: strin
   if (hlen === 0 || hlen > fileSize - 8) throw new CorruptionError(`${what}: invalid header length ${hlen}`);
   if (dv.getUint32(4, false) !== 0) throw new CorruptionError(`${what}: nonzero header padding`);
   return hlen;
+}
+
+/**
+ * A whole archive `.filez` held in memory: its header and inflated payload,
+ * checked for layout, a symlink's empty payload and the header's size (not
+ * the checksum: callers word that mismatch as their tool does). Errors name
+ * `what`.
+ */
+export function decodeArchiveObject(raw: Uint8Array, what: string): { header: FileHeader; data: Uint8Array } {
+  const hlen = parseLenPrefix(raw, raw.length, what);
+  const { header, size } = FileHeader.parseArchive(raw.subarray(8, 8 + hlen), what);
+  const payload = raw.subarray(8 + hlen);
+  if (header.isSymlink) {
+    if (payload.length !== 0) throw new CorruptionError(`${what}: symlink with trailing data`);
+    return { header, data: new Uint8Array(0) };
+  }
+  let data: Uint8Array;
+  try {
+    data = inflateRawSync(payload);
+  } catch (e) {
+    throw new CorruptionError(`${what}: ${(e as Error).message}`);
+  }
+  if (data.length !== size) throw new CorruptionError(`${what}: size ${data.length}, header says ${size}`);
+  return { header, data };
 }
 
 /** The bare-user `user.ostreemeta` xattr value: `(uuua(ayay))` of the real metadata. */

@@ -1,9 +1,8 @@
 import { promises as fsp, writeFileSync } from 'node:fs';
-import { promisify } from 'node:util';
-import { createInflateRaw, inflateRaw, inflateRawSync } from 'node:zlib';
+import { createInflateRaw } from 'node:zlib';
 import { CorruptionError } from '../../errors.js';
 import { fetchStream } from '../../net/http.js';
-import { ContentHasher, FileHeader, parseLenPrefix } from '../objects/content.js';
+import { ContentHasher, FileHeader, contentChecksum, decodeArchiveObject, parseLenPrefix } from '../objects/content.js';
 import { MAX_METADATA_SIZE } from '../objects/types.js';
 
 /**
@@ -13,28 +12,13 @@ import { MAX_METADATA_SIZE } from '../objects/types.js';
  * thread and by its fetch workers.
  */
 
-const inflateRawAsync = promisify(inflateRaw);
-
 /** Objects up to this size are held in memory whole; larger ones stream. */
-export const SMALL_OBJECT = 1024 * 1024;
+const SMALL_OBJECT = 1024 * 1024;
 
 /** Verify a whole `.filez` held in memory; returns its header and inflated payload. */
-export async function verifyArchiveBytes(raw: Buffer, csum: string, what: string, remote: string): Promise<{ header: FileHeader; data: Uint8Array }> {
-  const hlen = parseLenPrefix(raw, raw.length, what);
-  const { header, size } = FileHeader.parseArchive(raw.subarray(8, 8 + hlen), what);
-  let data: Uint8Array = new Uint8Array(0);
-  if (!header.isSymlink) {
-    try {
-      const payload = raw.subarray(8 + hlen);
-      data = payload.length <= SMALL_OBJECT ? inflateRawSync(payload) : await inflateRawAsync(payload);
-    } catch (e) {
-      throw new CorruptionError(`${what}: ${(e as Error).message}`);
-    }
-  } else if (raw.length !== 8 + hlen) throw new CorruptionError(`${what}: symlink with trailing data`);
-  if (data.length !== size) throw new CorruptionError(`${what}: size ${data.length}, header says ${size}`);
-  const h = new ContentHasher(header);
-  h.update(data);
-  const actual = h.digest();
+export function verifyArchiveBytes(raw: Buffer, csum: string, what: string, remote: string): { header: FileHeader; data: Uint8Array } {
+  const { header, data } = decodeArchiveObject(raw, what);
+  const actual = contentChecksum(header, data);
   if (actual !== csum) throw new CorruptionError(`Corrupted file object ${csum} from remote ${remote}: actual checksum ${actual}`);
   return { header, data };
 }
@@ -124,7 +108,7 @@ export async function fetchArchiveObject(url: string, csum: string, path: string
       for await (const c of body) chunks.push(c);
       const raw = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
       bytes = raw.length;
-      await verifyArchiveBytes(raw, csum, what, remote);
+      verifyArchiveBytes(raw, csum, what, remote);
       // synchronous: on a worker it blocks only that worker's requests, and saves the three
       // thread-pool hand-offs (open, write, close) that cost more than the calls on a busy machine
       writeFileSync(path, raw);

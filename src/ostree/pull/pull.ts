@@ -234,7 +234,7 @@ export async function pull(repo: Repo, remoteName: string, refs: readonly string
             for await (const c of body) chunks.push(c);
             const raw = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
             progress.bytesTransferred += raw.length;
-            const { header, data } = await verifyArchiveBytes(raw, csum, what, remoteName);
+            const { header, data } = verifyArchiveBytes(raw, csum, what, remoteName);
             await tx.writeContent(header, header.isSymlink ? { kind: 'symlink' } : { kind: 'bytes', data }, csum);
           });
         }

@@ -1,4 +1,4 @@
-import { promises as fsp, constants as C, closeSync, openSync, createReadStream, createWriteStream, writeFileSync, writeSync, fchmodSync, futimesSync } from 'node:fs';
+import { promises as fsp, constants as C, closeSync, openSync, createReadStream, createWriteStream, writeFileSync, writeSync, fchmodSync, fchownSync, futimesSync } from 'node:fs';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Readable, Transform } from 'node:stream';
@@ -241,7 +241,7 @@ export class Transaction {
       const hdr = lenPrefixed(header.serializeArchive(size));
       const body = header.isSymlink ? null : await deflateRawAsync(data ?? new Uint8Array(0), { level: this.repo.zlibLevel });
       await fsp.writeFile(path, body ? Buffer.concat([hdr, body]) : hdr);
-    } else if (size <= SMALL_STAGED && !header.isSymlink && this.repo.mode !== 'bare') {
+    } else if (size <= SMALL_STAGED && !header.isSymlink) {
       this.writeSmallBareFileSync(path, header, data);
     } else {
       await this.writeBareFile(path, header, async (fh) => {
@@ -339,24 +339,38 @@ export class Transaction {
 
   /** Create a bare / bare-user / bare-user-only object file with ostree's on-disk metadata. */
   /**
-   * A small regular file in a bare-user or bare-user-only repository with
-   * synchronous calls: creating it costs ~0.2 ms whichever thread does it
-   * (ext4's journal serializes creations), while the asynchronous path costs
-   * five thread-pool round trips (open, write, chmod, utimes, close).
+   * A small object in a bare repository with synchronous calls: creating it
+   * costs ~0.2 ms whichever thread does it (ext4's journal serializes
+   * creations), while the asynchronous path costs five thread-pool round
+   * trips (open, write, chmod, utimes, close).
    */
   private writeSmallBareFileSync(path: string, header: FileHeader, data: Uint8Array | null): void {
     const fd = openSync(path, 'wx', 0o600);
     try {
       for (let off = 0; data && off < data.length; ) off += writeSync(fd, data, off, data.length - off);
-      if (this.repo.mode === 'bare-user') {
-        // xattr first: an unprivileged owner may not set user.* xattrs on a file it cannot write (mode 0400)
-        native().setXattr(fd, OSTREEMETA_XATTR, Buffer.from(serializeBareUserMeta(header)));
-        fchmodSync(fd, (header.mode & 0o775) | 0o400);
-      } else fchmodSync(fd, header.mode & 0o7777);
-      futimesSync(fd, 0, 0);
+      this.setBareFileMeta(fd, header);
     } finally {
       closeSync(fd);
     }
+  }
+
+  /**
+   * The object's metadata on its open file, by repository mode (a few cheap
+   * calls on one inode, so synchronous). bare-user: the real metadata in the
+   * xattr — set first, as an unprivileged owner may not set user.* xattrs on a
+   * file it cannot write (mode 0400).
+   */
+  private setBareFileMeta(fd: number, header: FileHeader): void {
+    const mode = this.repo.mode;
+    if (mode === 'bare-user') {
+      native().setXattr(fd, OSTREEMETA_XATTR, Buffer.from(serializeBareUserMeta(header)));
+      fchmodSync(fd, header.isSymlink ? 0o644 : (header.mode & 0o775) | 0o400);
+    } else if (mode === 'bare') {
+      fchownSync(fd, header.uid, header.gid);
+      fchmodSync(fd, header.mode & 0o7777);
+      writeXattrs(fd, header.xattrs);
+    } else fchmodSync(fd, header.mode & 0o7777);
+    futimesSync(fd, 0, 0);
   }
 
   private async writeBareFile(path: string, header: FileHeader, fill: (fh: fsp.FileHandle) => Promise<void>): Promise<void> {
@@ -374,19 +388,7 @@ export class Transaction {
     try {
       if (header.isSymlink) await fh.writeFile(Buffer.from(header.symlinkTarget + '\0'));
       else await fill(fh);
-      if (mode === 'bare-user') {
-        const diskMode = header.isSymlink ? 0o644 : (header.mode & 0o775) | 0o400;
-        // xattr first: an unprivileged owner may not set user.* xattrs on a file it cannot write (mode 0400)
-        native().setXattr(fh.fd, OSTREEMETA_XATTR, Buffer.from(serializeBareUserMeta(header)));
-        await fh.chmod(diskMode);
-      } else if (mode === 'bare') {
-        await fh.chown(header.uid, header.gid);
-        await fh.chmod(header.mode & 0o7777);
-        writeXattrs(fh.fd, header.xattrs);
-      } else {
-        await fh.chmod(header.mode & 0o7777);
-      }
-      await fh.utimes(0, 0);
+      this.setBareFileMeta(fh.fd, header);
     } finally {
       await fh.close();
     }

@@ -1,7 +1,7 @@
 import { closeSync, createReadStream, fstatSync, openSync, readSync } from 'node:fs';
-import { createInflateRaw, inflateRawSync } from 'node:zlib';
+import { createInflateRaw } from 'node:zlib';
 import { CorruptionError, NotFoundError, isCoreforgeError, isErrno } from '../../errors.js';
-import { ContentHasher, FileHeader, contentChecksum, parseLenPrefix } from '../objects/content.js';
+import { ContentHasher, FileHeader, contentChecksum, decodeArchiveObject, parseLenPrefix } from '../objects/content.js';
 
 /** Objects up to this size are read and inflated in one step. */
 const SMALL_FILEZ = 1024 * 1024;
@@ -16,7 +16,7 @@ const MAX_HEADER = 10 * 1024 * 1024;
  * the content workers — slower, the messages cost more than they save.)
  */
 export async function verifyArchiveFile(path: string, csum: string): Promise<void> {
-  const what = `content object ${csum}`;
+  const what = `Corrupted file object ${csum}`;
   let fd: number;
   try {
     fd = openSync(path, 'r');
@@ -24,18 +24,14 @@ export async function verifyArchiveFile(path: string, csum: string): Promise<voi
     if (isErrno(e, 'ENOENT')) throw new NotFoundError(`No such content object ${csum}`);
     throw e;
   }
-  let header: FileHeader;
-  let size: number;
-  let dataStart: number;
   let small: Buffer | null = null;
+  let header: FileHeader | null = null;
+  let size = 0;
+  let dataStart = 0;
   try {
     const st = fstatSync(fd);
-    if (st.size <= SMALL_FILEZ) {
-      small = readFull(fd, st.size, 0);
-      const hlen = parseLenPrefix(small.subarray(0, 8), small.length, what);
-      ({ header, size } = FileHeader.parseArchive(new Uint8Array(small.buffer, small.byteOffset + 8, hlen), what));
-      dataStart = 8 + hlen;
-    } else {
+    if (st.size <= SMALL_FILEZ) small = readFull(fd, st.size, 0);
+    else {
       const prefix = readFull(fd, 8, 0);
       const hlen = parseLenPrefix(prefix, st.size, what);
       if (hlen > MAX_HEADER) throw new CorruptionError(`${what}: header too large`);
@@ -49,26 +45,12 @@ export async function verifyArchiveFile(path: string, csum: string): Promise<voi
     closeSync(fd);
   }
   let actual: string;
-  let n: number;
   if (small) {
-    const body = small.subarray(dataStart);
-    let data: Buffer;
-    if (header.isSymlink) {
-      if (body.length !== 0) throw new CorruptionError(`${what}: symlink with trailing data`);
-      data = Buffer.alloc(0);
-    } else {
-      try {
-        data = inflateRawSync(body);
-      } catch (e) {
-        throw new CorruptionError(`Corrupted file object ${csum}: ${(e as Error).message}`);
-      }
-    }
-    n = data.length;
-    if (n !== size) throw new CorruptionError(`Corrupted file object ${csum}: size ${n}, header says ${size}`);
-    actual = contentChecksum(header, data);
+    const obj = decodeArchiveObject(small, what);
+    actual = contentChecksum(obj.header, obj.data);
   } else {
-    const h = new ContentHasher(header);
-    n = 0;
+    const h = new ContentHasher(header!);
+    let n = 0;
     try {
       const inflate = createInflateRaw();
       const raw = createReadStream(path, { start: dataStart, highWaterMark: 256 * 1024 });
@@ -79,9 +61,9 @@ export async function verifyArchiveFile(path: string, csum: string): Promise<voi
       }
     } catch (e) {
       if (isCoreforgeError(e)) throw e;
-      throw new CorruptionError(`Corrupted file object ${csum}: ${(e as Error).message}`);
+      throw new CorruptionError(`${what}: ${(e as Error).message}`);
     }
-    if (n !== size) throw new CorruptionError(`Corrupted file object ${csum}: size ${n}, header says ${size}`);
+    if (n !== size) throw new CorruptionError(`${what}: size ${n}, header says ${size}`);
     actual = h.digest();
   }
   if (actual !== csum) throw new CorruptionError(`Corrupted file object; checksum expected='${csum}' actual='${actual}'`);

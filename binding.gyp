@@ -2,8 +2,9 @@
   "targets": [
     {
       "target_name": "coreforge_native",
-      "sources": ["src/native/coreforge_native.c"],
-      "cflags": ["-O2", "-Wall"]
+      "sources": ["src/native/coreforge_native.c", "src/native/decoders.c"],
+      "cflags": ["-O2", "-Wall"],
+      "libraries": ["-lzstd", "-llzma", "-lbz2", "-lz"]
     }
   ]
 }

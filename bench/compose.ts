@@ -102,7 +102,7 @@ const fmt = (s: Sample): string => `${s.wallS.toFixed(2)} s  user ${s.userS} sys
 /** `timing PHASE SECONDS` lines from COREFORGE_TIMINGS=1. */
 function phases(stderr: string): Record<string, number> {
   const out: Record<string, number> = {};
-  for (const m of stderr.matchAll(/^timing (\S+) ([\d.]+)$/gm)) out[m[1]!] = Number(m[2]);
+  for (const m of stderr.matchAll(/^timing (\S+) ([\d.]+)\b/gm)) out[m[1]!] = Number(m[2]);
   return out;
 }
 
@@ -172,11 +172,22 @@ async function main(): Promise<void> {
     const entries = { baseline: 0, coreforge: 0 };
     const loads: number[][] = [];
 
+    // Nothing is deleted between the measured commands: on an ext4 without a journal (these VMs) every inode
+    // allocation scans past inodes freed in the last seconds to minutes, so a side that ran right after
+    // `rm -rf` of a 25k-file tree paid for the previous side's files (measured: 36-47 µs per new file in a
+    // quiet directory, 170-340 µs after a big delete). Each run gets its own directories, removed with the
+    // work dir at the end (or, with BENCH_DIR, by the next bench).
+    const fresh = (name: string, r: number): string => {
+      const d = join(dir, `${name}-${r}`);
+      rmSync(d, { recursive: true, force: true });
+      return d;
+    };
+    let runNo = 0;
     const baseline = (): void => {
-      const root = join(dir, 'installroot');
-      const repo = join(dir, 'baseline-repo');
+      const root = fresh('installroot', runNo);
+      const repo = fresh('baseline-repo', runNo);
       const reposdir = join(dir, 'empty-reposdir');
-      for (const d of [root, repo, join(dir, 'dnf-cache')]) rmSync(d, { recursive: true, force: true });
+      rmSync(join(dir, 'dnf-cache'), { recursive: true, force: true });
       mkdirSync(reposdir, { recursive: true });
       const dnf = measure([
         'dnf', '-y', '-q', `--installroot=${root}`, '--releasever=40', `--setopt=reposdir=${reposdir}`, `--setopt=cachedir=${join(dir, 'dnf-cache')}`,
@@ -190,12 +201,10 @@ async function main(): Promise<void> {
       s.commit.push(c);
       log(`  ostree commit              ${fmt(c)}`);
       entries.baseline = commitEntries(repo, 'bench');
-      rmSync(root, { recursive: true, force: true });
     };
 
     const coreforge = (): void => {
-      const b = join(dir, 'build');
-      rmSync(b, { recursive: true, force: true });
+      const b = fresh('build', runNo);
       mkdirSync(b);
       pointAt(repoLink, set.repoDir);
       run(cf(['init', config]), { cwd: b });
@@ -217,10 +226,10 @@ async function main(): Promise<void> {
       phaseSamples.rebuild.push(phases(re.stderr));
       log(`  coreforge build (rebuild)  ${fmt(re)}`);
       pointAt(repoLink, set.repoDir);
-      rmSync(b, { recursive: true, force: true });
     };
 
     for (let r = 0; r < RUNS; r++) {
+      runNo = r;
       loads.push(loadavg());
       log(`run ${r + 1}/${RUNS} (load average ${loads.at(-1)!.join(' ')})`);
       if (r % 2 === 0) (baseline(), coreforge());

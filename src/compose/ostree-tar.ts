@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { closeSync, fstatSync, fsyncSync, openSync, readSync, write, promises as fsp } from 'node:fs';
+import { closeSync, fdatasync, fstatSync, fsyncSync, openSync, readSync, write, promises as fsp } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { CorruptionError, InvalidInputError, NotFoundError, isErrno } from '../errors.js';
 import { assertChecksum, type Checksum } from '../ostree/checksum.js';
@@ -45,6 +45,9 @@ const SKELETON_DIRS = ['extensions', 'objects', 'refs', 'refs/heads', 'refs/mirr
 /** Bytes gathered before one write(2) (and one hash update). */
 const FLUSH_AT = 4 << 20;
 
+/** Bytes between background fdatasyncs of the tar being written. */
+const SYNC_EVERY = 64 * 1024 * 1024;
+
 /**
  * The tar's sink: coalesces headers, padding and object bytes into 4 MiB
  * buffers, object files read straight into them with synchronous calls (the
@@ -63,6 +66,9 @@ class TarSink {
   private used = 0;
   private pos = 0;
   private writing: Promise<void> | null = null;
+  /** Background fdatasyncs, so the final fsync waits only for the tail (writeback overlaps the rest of the writing). */
+  private syncing: Promise<void> = Promise.resolve();
+  private syncedTo = 0;
   constructor(private readonly fd: number) {}
 
   private get buf(): Buffer {
@@ -120,15 +126,22 @@ class TarSink {
     this.writing = writeAllAt(this.fd, b, this.pos);
     this.writing.catch(() => {});
     this.pos += b.length;
+    if (this.pos - this.syncedTo >= SYNC_EVERY) {
+      this.syncedTo = this.pos;
+      const written = this.writing;
+      this.syncing = Promise.all([this.syncing, written]).then(() => new Promise<void>((resolve, reject) => fdatasync(this.fd, (e) => (e ? reject(e) : resolve()))));
+      this.syncing.catch(() => {});
+    }
     this.hash.update(b);
     this.cur ^= 1;
     this.used = 0;
   }
 
-  /** Everything written. */
+  /** Everything written (and the background syncs settled). */
   async end(): Promise<void> {
     await this.flush();
     await this.writing;
+    await this.syncing;
   }
 }
 

@@ -11,17 +11,19 @@
  * are dropped when documentation is off.
  */
 import { createHash } from 'node:crypto';
-import { Readable } from 'node:stream';
-import { CoreforgeError, NotFoundError, isCoreforgeError } from '../errors.js';
+import { join } from 'node:path';
+import { NotFoundError, isCoreforgeError } from '../errors.js';
 import { mapLimit } from '../util/fs.js';
 import { V, Variant, dictGet, type VarDict } from '../gvariant/index.js';
-import { openPayload, readRpmHeaders, type RpmPackageHeaders, type PayloadEntry } from '../rpm/file/index.js';
+import { readRpmHeaders, type RpmPackageHeaders } from '../rpm/file/index.js';
+import { PackageImportError } from './pkgcache-errors.js';
+import { PkgCachePool } from './pkgcache-pool.js';
+import { scanPackage, type ScanJob } from './pkgcache-scan.js';
 import { Repo } from '../ostree/repo/repo.js';
 import { Transaction } from '../ostree/repo/transaction.js';
 import { MutableTree } from '../ostree/commit/mtree.js';
 import { writeCommit } from '../ostree/commit/write-commit.js';
-import { FileHeader } from '../ostree/objects/content.js';
-import { DirMeta, S_IFDIR, S_IFLNK, S_IFREG } from '../ostree/objects/dirmeta.js';
+import { DirMeta, S_IFDIR } from '../ostree/objects/dirmeta.js';
 import { ObjectType } from '../ostree/objects/types.js';
 import type { Checksum } from '../ostree/checksum.js';
 import type { CachedPackage, ComposePackage, ComposeProgress } from './types.js';
@@ -29,12 +31,8 @@ import type { CachedPackage, ComposePackage, ComposeProgress } from './types.js'
 /** Bumped when the import rules change, so older cached commits are re-imported. */
 const IMPORT_VERSION = 1;
 
-/** Packages imported at once (decompression runs in zlib's pool or an xz/zstd child). */
+/** Packages imported at once (each on a worker thread of PkgCachePool when there is one). */
 const PKG_JOBS = Math.max(2, Number(process.env.COREFORGE_PKGCACHE_JOBS) || 4);
-/** Object writes in flight per package while its payload keeps streaming. */
-const WRITES_PER_PKG = 16;
-/** Files up to this size are buffered and written in one call; larger ones are streamed. */
-const SMALL_FILE = 1024 * 1024;
 /** Cache lookups (header reads) at once. */
 const LOOKUP_JOBS = 8;
 
@@ -43,16 +41,7 @@ const META_HEADER_SHA256 = 'coreforge.pkgcache.header-sha256';
 const META_DOCS = 'coreforge.pkgcache.documentation';
 const META_VERSION = 'coreforge.pkgcache.version';
 
-/** A package whose import failed for a reason other than a damaged RPM (those raise the rpm errors, which name it). */
-export class PackageImportError extends CoreforgeError {
-  constructor(
-    readonly pkg: string,
-    message: string,
-    opts: { cause?: unknown; code?: string } = {},
-  ) {
-    super(opts.code ?? 'EIO', `${pkg}: ${message}`, opts.cause === undefined ? {} : { cause: opts.cause });
-  }
-}
+export { PackageImportError };
 
 /** rpm-ostree's append_quoted: keep [A-Za-z0-9.-], `_` → `__`, any other byte → `_XX` (upper-case hex). */
 function quoteRefPart(s: string): string {
@@ -194,6 +183,8 @@ export class PkgCache {
       }
     });
     if (todo.length === 0) return out;
+    // largest payloads first, so the workers finish together instead of one of them unpacking the biggest package last
+    todo.sort((a, b) => payloadBytes(b.headers) - payloadBytes(a.headers));
 
     const tx = await Transaction.begin(this.repo);
     let failure: unknown = null;
@@ -229,6 +220,10 @@ export class PkgCache {
   }
 }
 
+function payloadBytes(h: RpmPackageHeaders): number {
+  return h.signature.payloadSize ?? h.header.installedSize ?? 0;
+}
+
 async function readHeadersFor(pkg: ComposePackage): Promise<RpmPackageHeaders> {
   let h: RpmPackageHeaders;
   try {
@@ -247,47 +242,20 @@ function wrapError(pkg: ComposePackage, e: unknown): unknown {
   return new PackageImportError(pkg.nevra, `importing ${pkg.rpmPath}: ${(e as Error).message ?? String(e)}`, { cause: e });
 }
 
-/** A bounded set of concurrent jobs; the first error is rethrown by wait(). */
-class Pending {
-  private readonly jobs = new Set<Promise<void>>();
-  private error: { e: unknown } | null = null;
-  constructor(private readonly limit: number) {}
-  async add(job: Promise<void>): Promise<void> {
-    const p: Promise<void> = job.then(
-      () => void this.jobs.delete(p),
-      (e: unknown) => {
-        this.jobs.delete(p);
-        this.error ??= { e };
-      },
-    );
-    this.jobs.add(p);
-    this.rethrow();
-    while (this.jobs.size >= this.limit) await Promise.race(this.jobs);
-    this.rethrow();
-  }
-  private rethrow(): void {
-    if (this.error) throw this.error.e;
-  }
-  async wait(): Promise<void> {
-    await Promise.all([...this.jobs]);
-    this.rethrow();
-  }
-  /** Let in-flight jobs settle, ignoring their errors (after another failure). */
-  async settle(): Promise<void> {
-    await Promise.allSettled([...this.jobs]);
-  }
-}
-
-async function collect(e: PayloadEntry): Promise<Buffer> {
-  const parts: Buffer[] = [];
-  for await (const c of e.content()) parts.push(c);
-  return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
-}
-
-/** Stream one RPM's payload into objects and write its commit; returns the commit checksum. */
+/**
+ * Import one RPM: its payload becomes content objects (scanPackage, on a
+ * worker thread when there is one), then its trees and commit are written
+ * here from the entry list; returns the commit checksum.
+ */
 async function importOne(tx: Transaction, pkg: ComposePackage, headers: RpmPackageHeaders, documentation: boolean): Promise<Checksum> {
   const h = headers.header;
   const nevra = h.nevra;
+  const job: ScanJob = { rpmPath: pkg.rpmPath, documentation, stagingDir: tx.stagingDir, objectsDir: join(tx.repo.path, 'objects') };
+  const pool = PkgCachePool.shared();
+  const scanned = pool ? await pool.run(job) : await scanPackage(job, headers);
+  for (const [csum, size] of scanned.created) tx.markStaged(ObjectType.File, csum, size);
+  for (const csum of scanned.shared) tx.markStaged(ObjectType.File, csum, 0, false);
+
   const dirMetas = new Map<number, Promise<Checksum>>();
   const dirMeta = (mode: number): Promise<Checksum> => {
     const m = S_IFDIR | (mode & 0o7777);
@@ -301,82 +269,18 @@ async function importOne(tx: Transaction, pkg: ComposePackage, headers: RpmPacka
   const implied = await dirMeta(0o755);
   const root = new MutableTree();
   root.setMeta(implied);
-
-  // which members of each hardlink set are laid down (a %doc member may be dropped while another is kept)
-  const keep = (f: { attrs: { doc: boolean } }) => documentation || !f.attrs.doc;
-  const files = h.files;
-  const setWanted = new Map<number[], boolean>();
-  for (const s of h.hardlinkSets) setWanted.set(s, s.some((i) => keep(files[i]!)));
-  const waitingForContent = new Map<number[], Array<{ dir: MutableTree; name: string }>>();
-  const contentOfSet = new Map<number[], Checksum>();
-
-  const place = async (path: string): Promise<{ dir: MutableTree; name: string } | null> => {
-    const comps = path.split('/').filter((c) => c !== '');
-    if (comps.length === 0) return null;
-    const dir = await root.ensureParents(comps.slice(0, -1), implied);
-    return { dir, name: comps[comps.length - 1]! };
-  };
-
-  const pending = new Pending(WRITES_PER_PKG);
-  try {
-    for await (const e of openPayload(pkg.rpmPath, { headers })) {
-      const wanted = keep(e.file);
-      const set = e.hardlinkSet;
-      if (!wanted && !(set && e.hasContent && setWanted.get(set))) continue;
-      switch (e.type) {
-        case 'dir': {
-          const meta = await dirMeta(e.mode);
-          const at = await place(e.path);
-          if (!at) root.setMeta(meta);
-          else (await at.dir.ensureDir(at.name)).setMeta(meta);
-          break;
-        }
-        case 'symlink': {
-          const at = await place(e.path);
-          if (!at) throw new PackageImportError(nevra, `"/" is a symlink`, { code: 'EPATH' });
-          const csum = await tx.writeContent(new FileHeader(0, 0, S_IFLNK | 0o777, [], e.linkTarget), { kind: 'symlink' });
-          await at.dir.replaceFile(at.name, csum);
-          break;
-        }
-        case 'file': {
-          const at = wanted ? await place(e.path) : null;
-          if (wanted && !at) throw new PackageImportError(nevra, `"/" is a regular file`, { code: 'EPATH' });
-          if (set && !e.hasContent) {
-            const known = contentOfSet.get(set);
-            if (known) await at!.dir.replaceFile(at!.name, known);
-            else waitingForContent.set(set, [...(waitingForContent.get(set) ?? []), at!]);
-            break;
-          }
-          const header = new FileHeader(0, 0, S_IFREG | (e.mode & 0o7777), []);
-          const finish = async (csum: Checksum) => {
-            if (at) await at.dir.replaceFile(at.name, csum);
-            if (set) {
-              contentOfSet.set(set, csum);
-              for (const w of waitingForContent.get(set) ?? []) await w.dir.replaceFile(w.name, csum);
-              waitingForContent.delete(set);
-            }
-          };
-          if (e.size <= SMALL_FILE) {
-            // read now (the payload is sequential), hash and store while the next entries stream
-            const data = await collect(e);
-            await pending.add(tx.writeContent(header, { kind: 'bytes', data }).then(finish));
-          } else {
-            await finish(await tx.writeContent(header, { kind: 'stream', size: e.size, stream: Readable.from(e.content()) }));
-          }
-          break;
-        }
-        default:
-          // ostree stores only files, symlinks and directories (rpm-ostree refuses these too)
-          throw new PackageImportError(nevra, `${e.path}: ${e.type} files cannot be stored in an OSTree commit`, { code: 'EUNSUPPORTED' });
-      }
+  for (const e of scanned.entries) {
+    const comps = e.path.split('/').filter((c) => c !== '');
+    if ('dirMode' in e) {
+      const meta = await dirMeta(e.dirMode);
+      if (comps.length === 0) root.setMeta(meta);
+      else (await (await root.ensureParents(comps.slice(0, -1), implied)).ensureDir(comps[comps.length - 1]!)).setMeta(meta);
+      continue;
     }
-    await pending.wait();
-  } catch (err) {
-    await pending.settle();
-    throw err;
+    if (comps.length === 0) throw new PackageImportError(nevra, `"/" is a file or symlink`, { code: 'EPATH' });
+    const dir = await root.ensureParents(comps.slice(0, -1), implied);
+    await dir.replaceFile(comps[comps.length - 1]!, e.csum);
   }
-  // a hardlink set members of which never got content: openPayload refuses such archives already
-  if (waitingForContent.size > 0) throw new PackageImportError(nevra, 'hardlink set without content in the payload', { code: 'ECORRUPT' });
 
   const { identity, headerSha256 } = identityOf(headers);
   const metadata: VarDict = [

@@ -1,18 +1,22 @@
 /*
  * The few Linux syscalls Node.js does not expose and ostree needs:
  * extended attributes (bare-user repos keep ownership in user.ostreemeta),
- * flock (repository locking), and syncfs (one flush per transaction).
+ * flock (repository locking), and syncfs (one flush per transaction); and
+ * RPM payload decoders (decoders.c).
  */
 #define _GNU_SOURCE
 #include <node_api.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/types.h>
 #include <sys/xattr.h>
 #include <unistd.h>
+
+#include "decoders.h"
 
 #define CHECK(call) do { if ((call) != napi_ok) { napi_throw_error(env, NULL, "napi call failed: " #call); return NULL; } } while (0)
 
@@ -226,6 +230,8 @@ static napi_value init(napi_env env, napi_value exports) {
     {"removeXattr", NULL, remove_xattr, NULL, NULL, NULL, napi_default, NULL},
     {"flock", NULL, do_flock, NULL, NULL, NULL, napi_default, NULL},
     {"syncfs", NULL, do_syncfs, NULL, NULL, NULL, napi_default, NULL},
+    {"createDecoder", NULL, native_create_decoder, NULL, NULL, NULL, napi_default, NULL},
+    {"decode", NULL, native_decode, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

@@ -13,7 +13,17 @@ export interface Native {
   /** Non-blocking flock; false when another holder conflicts. */
   flock(fd: number, op: 'sh' | 'ex' | 'un'): boolean;
   syncfs(fd: number): void;
+  /** A streaming decoder (zstd, xz, lzma, bzip2, gzip) that refuses to need more than `memLimit` bytes (0: no limit). */
+  createDecoder(kind: 'zstd' | 'xz' | 'lzma' | 'bzip2' | 'gzip', memLimit: number): DecoderHandle;
+  /**
+   * Decodes from input[offset..] into output until one is used up: [bytes consumed, bytes produced, stream ended].
+   * `final`: no input follows. Throws (code ECORRUPT) on corrupt or, when final, truncated data.
+   */
+  decode(handle: DecoderHandle, input: Buffer, offset: number, output: Buffer, final: boolean): [number, number, boolean];
 }
+
+/** An opaque native decoder state (freed by the garbage collector). */
+export type DecoderHandle = { readonly __decoder: unique symbol };
 
 let loaded: Native | undefined;
 

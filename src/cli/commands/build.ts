@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { formatOptions, parseArgs } from '../args.js';
 import { out, type Command } from '../command.js';
 import { checkArch, hostBasearch } from '../../config/arch.js';
@@ -78,23 +79,49 @@ export const buildCommand: Command = {
   },
 };
 
-/** COREFORGE_TIMINGS=1: wall time per build phase (from the first progress event of a phase to the next phase's). */
+/**
+ * COREFORGE_TIMINGS=1: wall time per build phase (from the first progress event of a phase to the next phase's),
+ * with the CPU seconds spent meanwhile by this process (all threads) and by its reaped children.
+ */
 class PhaseTimer {
   private readonly t0 = performance.now();
   private current: string | null = null;
   private since = this.t0;
-  private readonly totals = new Map<string, number>();
+  private cpuSince = cpuTicks();
+  private readonly totals = new Map<string, { ms: number; cpu: number[] }>();
   mark(phase: string): void {
     if (phase === this.current) return;
     const now = performance.now();
-    if (this.current) this.totals.set(this.current, (this.totals.get(this.current) ?? 0) + now - this.since);
+    const cpu = cpuTicks();
+    if (this.current) {
+      const t = this.totals.get(this.current) ?? { ms: 0, cpu: [0, 0, 0, 0] };
+      t.ms += now - this.since;
+      t.cpu = t.cpu.map((v, i) => v + cpu[i]! - this.cpuSince[i]!);
+      this.totals.set(this.current, t);
+    }
     this.current = phase;
     this.since = now;
+    this.cpuSince = cpu;
   }
-  /** One `timing PHASE SECONDS` line per phase, in order, then the total. */
+  /** One `timing PHASE SECONDS user=… sys=… child-user=… child-sys=…` line per phase, in order, then the total. */
   report(): string {
     this.mark('(end)');
-    const lines = [...this.totals].map(([p, ms]) => `timing ${p} ${(ms / 1000).toFixed(3)}\n`);
+    const s = (ticks: number) => (ticks / 100).toFixed(2);
+    const lines = [...this.totals].map(
+      ([p, t]) => `timing ${p} ${(t.ms / 1000).toFixed(3)} user=${s(t.cpu[0]!)} sys=${s(t.cpu[1]!)} child-user=${s(t.cpu[2]!)} child-sys=${s(t.cpu[3]!)}\n`,
+    );
     return lines.join('') + `timing total ${((performance.now() - this.t0) / 1000).toFixed(3)}\n`;
+  }
+}
+
+/** utime, stime, cutime, cstime of this process in clock ticks (USER_HZ, 100 on Linux); zeros where /proc is absent. */
+function cpuTicks(): number[] {
+  try {
+    const stat = readFileSync('/proc/self/stat', 'latin1');
+    // fields after the parenthesised command name (which may hold spaces): state is field 3, utime field 14
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return [11, 12, 13, 14].map((i) => Number(f[i]));
+  } catch {
+    return [0, 0, 0, 0];
   }
 }

@@ -439,10 +439,17 @@ export class Transaction {
     return this.stagedPath(this.relFor(type, csum));
   }
 
-  markStaged(type: ObjectType, csum: Checksum): void {
+  /**
+   * `size`: content bytes, for the stats. `counted: false` when another
+   * writer of this transaction staged (and counted) the same object already.
+   */
+  markStaged(type: ObjectType, csum: Checksum, size = 0, counted = true): void {
     this.staged.set(this.relFor(type, csum), type);
-    if (type === ObjectType.File) this.stats.contentWritten++;
-    else this.stats.metadataWritten++;
+    if (!counted) return;
+    if (type === ObjectType.File) {
+      this.stats.contentWritten++;
+      this.stats.contentBytesWritten += size;
+    } else this.stats.metadataWritten++;
   }
 
   setRef(ref: string, checksum: Checksum | null, remote: string | null = null, collection: string | null = null): void {

@@ -1,4 +1,4 @@
-import { ByteReader } from './bytereader.js';
+import type { ByteQueue, NeedInput } from './bytequeue.js';
 
 /**
  * cpio "newc" (070701) headers and rpm's stripped variant (07070X) used when
@@ -45,19 +45,19 @@ function hex8(buf: Buffer, at: number): number {
 
 /**
  * Reads the next header; the caller then consumes `size` bytes of data and
- * calls `reader.align(4)`. Throws `corrupt(msg)` for malformed headers.
+ * calls `reader.align(4)`; yields NEED_INPUT while the queue runs dry. Throws `corrupt(msg)` for malformed headers.
  */
-export async function readCpioHeader(r: ByteReader, corrupt: (msg: string) => Error): Promise<CpioHeader> {
-  await r.align(4);
-  const magic = (await r.readExact(6)).toString('latin1');
+export function* readCpioHeader(r: ByteQueue, corrupt: (msg: string) => Error): Generator<NeedInput, CpioHeader, void> {
+  yield* r.align(4);
+  const magic = (yield* r.readExact(6)).toString('latin1');
   if (magic === STRIPPED_MAGIC) {
-    const fx = hex8(await r.readExact(8), 0);
+    const fx = hex8(yield* r.readExact(8), 0);
     if (fx < 0) throw corrupt('bad stripped cpio header');
-    await r.align(4);
+    yield* r.align(4);
     return { stripped: true, fileIndex: fx, ino: 0, mode: 0, uid: 0, gid: 0, nlink: 0, mtime: 0, size: -1, devMajor: 0, devMinor: 0, rdevMajor: 0, rdevMinor: 0, name: '' };
   }
   if (magic !== NEWC_MAGIC && magic !== CRC_MAGIC) throw corrupt(`bad cpio magic ${JSON.stringify(magic)} at payload offset ${r.offset - 6}`);
-  const h = await r.readExact(NEWC_FIELDS * 8);
+  const h = yield* r.readExact(NEWC_FIELDS * 8);
   const f: number[] = [];
   for (let i = 0; i < NEWC_FIELDS; i++) {
     const v = hex8(h, i * 8);
@@ -66,10 +66,10 @@ export async function readCpioHeader(r: ByteReader, corrupt: (msg: string) => Er
   }
   const namesize = f[11]!;
   if (namesize < 2 || namesize > MAX_NAME_SIZE) throw corrupt(`bad cpio name size ${namesize}`);
-  const nb = await r.readExact(namesize);
+  const nb = yield* r.readExact(namesize);
   if (nb[namesize - 1] !== 0 || nb.indexOf(0) !== namesize - 1) throw corrupt('cpio name not NUL-terminated');
   const name = nb.toString('utf8', 0, namesize - 1);
-  await r.align(4);
+  yield* r.align(4);
   return {
     stripped: false,
     fileIndex: -1,

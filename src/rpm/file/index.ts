@@ -24,7 +24,7 @@ export {
 } from './model.js';
 export { readRpmHeaders, readRpmHeader, readRpmHeadersFromStream, sigPadding, type RpmPackageHeaders, type RpmLayout, type RpmStreamHeaders } from './reader.js';
 export { RpmFormatError, RpmDigestError, RpmUnsafePathError, RpmSignatureError } from './errors.js';
-export { openPayload, normaliseArchivePath, type PayloadEntry, type OpenPayloadOptions } from './payload.js';
+export { openPayload, readPayloadSync, normaliseArchivePath, type PayloadEntry, type SyncPayloadEntry, type OpenPayloadOptions } from './payload.js';
 export { extractTo, type ExtractOptions, type ExtractResult } from './extract.js';
 export { newcEntry, newcTrailer } from './cpio.js';
 export { verifyRpm, type VerifyOptions, type VerifyResult, type SignatureCheck } from './verify.js';

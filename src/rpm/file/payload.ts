@@ -1,8 +1,8 @@
 import { createHash, type Hash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { ByteReader } from './bytereader.js';
+import { closeSync, createReadStream, openSync, readSync } from 'node:fs';
+import { ByteQueue, NEED_INPUT, type NeedInput } from './bytequeue.js';
 import { readCpioHeader, TRAILER } from './cpio.js';
-import { decompress, normaliseCompressor } from './decompress.js';
+import { PayloadDecoder, normaliseCompressor } from './decompress.js';
 import { RpmDigestError, RpmFormatError, RpmUnsafePathError } from './errors.js';
 import { fileTypeOfMode, type FileType, type RpmFileInfo } from './model.js';
 import { readRpmHeaders, readRpmHeadersFromStream, type RpmPackageHeaders } from './reader.js';
@@ -38,6 +38,13 @@ export interface PayloadEntry {
    */
   content(): AsyncIterable<Buffer>;
 }
+
+/** A payload entry of readPayloadSync: the same, with content read synchronously. */
+export interface SyncPayloadEntry extends Omit<PayloadEntry, 'content'> {
+  content(): Iterable<Buffer>;
+}
+
+type EntryInfo = Omit<PayloadEntry, 'content'>;
 
 export interface OpenPayloadOptions {
   /** Check each regular file's digest against the header (default true). */
@@ -89,46 +96,75 @@ function ancestors(p: string): string[] {
   return out;
 }
 
-async function* tapDigest(src: AsyncIterable<Buffer>, hash: Hash | undefined, expected: string | undefined, onMismatch: (got: string) => Error): AsyncGenerator<Buffer> {
-  for await (const c of src) {
-    hash?.update(c);
-    yield c;
-  }
-  if (hash && expected !== undefined) {
-    const got = hash.digest('hex');
-    if (got !== expected.toLowerCase()) throw onMismatch(got);
-  }
+/** Marks the end of an entry's content in the parser's event stream. */
+const ENTRY_END = Symbol('entry end');
+type ParserEvent = NeedInput | EntryInfo | Buffer | typeof ENTRY_END;
+
+/** What the drivers need to know about a package before parsing its archive. */
+interface PayloadPlan {
+  headers: RpmPackageHeaders;
+  pkg: string;
+  corrupt: (msg: string) => RpmFormatError;
+  /** Hash of the compressed bytes to check at their end (PAYLOADDIGEST), or null. */
+  payloadDigest: { hash: Hash; want: string; name: string } | null;
+  /** Hash of the decompressed archive (PAYLOADDIGESTALT), or null. */
+  archiveDigest: { hash: Hash; want: string; name: string } | null;
+  /** The entry being read, for messages. */
+  current: string;
+  decoder: PayloadDecoder | null;
+  /** Decoded chunks of the last compressed chunk not yet handed to the parser (decoding is lazy: a bomb never piles up). */
+  pending: Iterator<Buffer> | null;
+  /** The compressed input has ended. */
+  eof: boolean;
 }
 
-async function* bufferChunks(b: Buffer): AsyncGenerator<Buffer> {
-  const step = 1 << 20;
-  for (let i = 0; i < b.length; i += step) yield b.subarray(i, Math.min(b.length, i + step));
+function planPayload(headers: RpmPackageHeaders, opts: OpenPayloadOptions): PayloadPlan {
+  const h = headers.header;
+  const pkg = h.nevraLabel();
+  const corrupt = (msg: string) => new RpmFormatError(pkg, `payload: ${msg}`);
+  if (h.payloadFormat !== 'cpio') throw corrupt(`unsupported payload format ${JSON.stringify(h.payloadFormat)}`);
+  const pd = h.payloadDigest;
+  const pdAlgo = pd ? DigestAlgo[pd.algo] : undefined;
+  const usable = pd !== undefined && pdAlgo !== undefined;
+  const wantPd = (opts.verifyPayloadDigest ?? true) && usable;
+  // PAYLOADDIGESTALT covers the uncompressed archive: checks the decompressor's output too.
+  const wantAlt = (opts.verifyUncompressedDigest ?? false) && usable && pd.alt.length > 0;
+  return {
+    headers,
+    pkg,
+    corrupt,
+    payloadDigest: wantPd ? { hash: createHash(pdAlgo.node), want: pd.digests[0]!, name: pdAlgo.name } : null,
+    archiveDigest: wantAlt ? { hash: createHash(pdAlgo.node), want: pd.alt[0]!, name: pdAlgo.name } : null,
+    current: '',
+    decoder: null,
+    pending: null,
+    eof: false,
+  };
+}
+
+function checkDigest(plan: PayloadPlan, which: 'payloadDigest' | 'archiveDigest'): void {
+  const d = plan[which];
+  if (!d) return;
+  const got = d.hash.digest('hex');
+  if (got === d.want.toLowerCase()) return;
+  const what = which === 'payloadDigest' ? 'payload digest' : 'uncompressed payload digest';
+  throw new RpmDigestError(plan.pkg, `${what} mismatch (${d.name} ${got}, header says ${d.want})`);
 }
 
 /**
- * Streams the payload of an RPM as entries, enforcing:
+ * The archive parser, written once for both drivers: it reads the cpio
+ * stream from `q` (yielding NEED_INPUT when the queue is dry) and emits, per
+ * entry, its EntryInfo, its content chunks (verified against the header
+ * digest after the last one) and ENTRY_END. It enforces:
  * - every entry is in the header's file list (and not a %ghost), once;
  * - no '..' components, no writing through a symlink of the same package;
  * - each regular file's content matches its header digest and size;
  * - the archive is complete (trailer present, every non-ghost file seen).
  */
-export async function* openPayload(input: string | Buffer | AsyncIterable<Buffer>, opts: OpenPayloadOptions = {}): AsyncGenerator<PayloadEntry> {
-  let streamed: AsyncIterable<Buffer> | undefined;
-  let headers: RpmPackageHeaders;
-  if (typeof input !== 'string' && !Buffer.isBuffer(input)) {
-    // A whole RPM as a sequential stream: headers first, then the payload.
-    const s = await readRpmHeadersFromStream(input);
-    headers = s.headers;
-    streamed = s.payload;
-  } else {
-    headers = opts.headers ?? (await readRpmHeaders(input));
-  }
+function* parseArchive(plan: PayloadPlan, opts: OpenPayloadOptions, q: ByteQueue): Generator<ParserEvent, void, void> {
+  const { headers, pkg, corrupt } = plan;
   const h = headers.header;
-  const pkg = h.nevraLabel();
   const files = h.files;
-  const corrupt = (msg: string) => new RpmFormatError(pkg, `payload: ${msg}`);
-  if (h.payloadFormat !== 'cpio') throw corrupt(`unsupported payload format ${JSON.stringify(h.payloadFormat)}`);
-
   const byPath = new Map<string, RpmFileInfo>();
   const symlinks = new Set<string>();
   // Source packages list bare names ("foo.spec"); treat them as relative to the root.
@@ -148,159 +184,263 @@ export async function* openPayload(input: string | Buffer | AsyncIterable<Buffer
   const verifyFiles = opts.verifyFileDigests ?? true;
   if (verifyFiles && !algo) throw corrupt(`unsupported file digest algorithm ${algoId}`);
 
-  // Compressed byte source.
-  let compressed: AsyncIterable<Buffer>;
-  if (streamed) {
-    compressed = streamed;
-  } else if (Buffer.isBuffer(input)) {
-    compressed = bufferChunks(input.subarray(headers.layout.payloadStart));
-  } else if (typeof input === 'string') {
-    compressed = createReadStream(input, { start: headers.layout.payloadStart, highWaterMark: 256 * 1024 });
-  } else {
-    throw new Error('unreachable');
-  }
-  const pd = h.payloadDigest;
-  const pdAlgo = pd ? DigestAlgo[pd.algo] : undefined;
-  const wantPd = (opts.verifyPayloadDigest ?? true) && pd !== undefined && pdAlgo !== undefined;
-  compressed = tapDigest(compressed, wantPd ? createHash(pdAlgo!.node) : undefined, wantPd ? pd!.digests[0] : undefined,
-    (got) => new RpmDigestError(pkg, `payload digest mismatch (${pdAlgo!.name} ${got}, header says ${pd!.digests[0]})`));
-
-  // Sniff the first bytes only when the compressor tag is absent.
-  let first: Buffer = Buffer.alloc(0);
-  const it = compressed[Symbol.asyncIterator]();
-  const firstRes = await it.next();
-  if (!firstRes.done) first = firstRes.value;
-  const compressor = normaliseCompressor(h.payloadCompressor, first, pkg);
-  async function* rejoin(): AsyncGenerator<Buffer> {
-    if (first.length) yield first;
-    for (;;) {
-      const r = await it.next();
-      if (r.done) return;
-      yield r.value;
-    }
-  }
-  // PAYLOADDIGESTALT covers the uncompressed archive: checks the decompressor's output too.
-  const wantAlt = (opts.verifyUncompressedDigest ?? false) && pd !== undefined && pdAlgo !== undefined && pd.alt.length > 0;
-  const plain = tapDigest(decompress(rejoin(), compressor, pkg), wantAlt ? createHash(pdAlgo!.node) : undefined, wantAlt ? pd!.alt[0] : undefined,
-    (got) => new RpmDigestError(pkg, `uncompressed payload digest mismatch (${pdAlgo!.name} ${got}, header says ${pd!.alt[0]})`));
-  let current = '';
-  const reader = new ByteReader(plain, (off) => corrupt(`truncated archive at uncompressed offset ${off}${current ? ` (in ${current})` : ''}`));
   const seen = new Set<number>();
   const seenSymlinks = new Set<string>();
-
-  try {
-    for (;;) {
-      current = '';
-      const ch = await readCpioHeader(reader, corrupt);
-      let file: RpmFileInfo | undefined;
-      let path: string;
-      if (ch.stripped) {
-        file = files[ch.fileIndex];
-        if (!file) throw corrupt(`stripped entry refers to file index ${ch.fileIndex}, header has ${files.length} files`);
-        path = pathOf(file);
-      } else {
-        if (ch.name === TRAILER) break;
-        path = normaliseArchivePath(pkg, ch.name);
-        for (const a of ancestors(path)) {
-          if (symlinks.has(a) || seenSymlinks.has(a)) throw new RpmUnsafePathError(pkg, path, `would be written through symlink ${a}`);
-        }
-        file = byPath.get(path);
-        if (!file) throw new RpmUnsafePathError(pkg, path, 'payload entry is not in the header file list');
-      }
-      current = path;
-      if (file.attrs.ghost) throw new RpmUnsafePathError(pkg, path, 'payload contains a %ghost file');
-      if (seen.has(file.index)) throw new RpmUnsafePathError(pkg, path, 'payload contains the file twice');
-      seen.add(file.index);
+  for (;;) {
+    plan.current = '';
+    const ch = yield* readCpioHeader(q, corrupt);
+    let file: RpmFileInfo | undefined;
+    let path: string;
+    if (ch.stripped) {
+      file = files[ch.fileIndex];
+      if (!file) throw corrupt(`stripped entry refers to file index ${ch.fileIndex}, header has ${files.length} files`);
+      path = pathOf(file);
+    } else {
+      if (ch.name === TRAILER) break;
+      path = normaliseArchivePath(pkg, ch.name);
       for (const a of ancestors(path)) {
         if (symlinks.has(a) || seenSymlinks.has(a)) throw new RpmUnsafePathError(pkg, path, `would be written through symlink ${a}`);
       }
-      const type = fileTypeOfMode(file.mode);
-      if (!ch.stripped && fileTypeOfMode(ch.mode) !== type) throw corrupt(`${path}: archive file type differs from header`);
-      const set = setOf.get(file.index);
-      // Archive data size: newc gives it; stripped entries use the header size,
-      // except hardlink members that do not carry the content.
-      let dataSize = ch.size;
-      let hasContent = true;
-      if (set) {
-        const n = (seenInSet.get(set) ?? 0) + 1;
-        seenInSet.set(set, n);
-        if (ch.stripped) hasContent = n === set.length;
-        else hasContent = ch.size > 0 || n === set.length;
-        if (ch.stripped) dataSize = hasContent ? file.size : 0;
-      } else if (ch.stripped) {
-        dataSize = type === 'file' || type === 'symlink' ? file.size : 0;
-      }
-      if (type === 'file' && hasContent && dataSize !== file.size) throw corrupt(`${path}: archive size ${dataSize} differs from header size ${file.size}`);
-      if (type !== 'file' && type !== 'symlink' && dataSize !== 0) throw corrupt(`${path}: ${type} carries ${dataSize} bytes of data`);
-      if (type === 'file' && !hasContent && dataSize !== 0) throw corrupt(`${path}: hardlink carries data but is not the set's content holder`);
-
-      let linkTarget = '';
-      if (type === 'symlink') {
-        if (dataSize > 4096) throw corrupt(`${path}: symlink target too long`);
-        linkTarget = (await reader.readExact(dataSize)).toString('utf8');
-        if (linkTarget !== file.linkTarget) throw corrupt(`${path}: symlink target ${JSON.stringify(linkTarget)} differs from header ${JSON.stringify(file.linkTarget)}`);
-        seenSymlinks.add(path);
-        dataSize = 0;
-      }
-
-      let consumed = dataSize === 0;
-      let stale = false;
-      const f = file;
-      const size = dataSize;
-      let left = size;
-      const verify = verifyFiles && type === 'file' && hasContent && f.digest !== '';
-      const want = f.digest.toLowerCase();
-      async function* content(): AsyncGenerator<Buffer> {
-        if (stale) throw new RpmFormatError(pkg, `${path}: content read after moving to the next payload entry`);
-        if (consumed) return;
-        consumed = true;
-        const hash = verify ? createHash(algo!.node) : undefined;
-        for await (const c of reader.take(size)) {
-          left -= c.length;
-          hash?.update(c);
-          yield c;
-        }
-        if (hash) {
-          const got = hash.digest('hex');
-          if (got !== want) throw new RpmDigestError(pkg, `${path}: file digest mismatch (${algo!.name} ${got}, header says ${f.digest})`);
-        }
-      }
-      if (verify && size === 0) {
-        const empty = createHash(algo!.node).digest('hex');
-        if (empty !== want) throw new RpmDigestError(pkg, `${path}: file digest mismatch (empty file, header says ${f.digest})`);
-      }
-      const entry: PayloadEntry = {
-        pkg,
-        path,
-        archivePath: ch.name,
-        fileIndex: f.index,
-        file: f,
-        type,
-        mode: f.mode,
-        size,
-        linkTarget,
-        hasContent,
-        content,
-        ...(set ? { hardlinkSet: set } : {}),
-      };
-      yield entry;
-      // Unread content is read here (and still verified); a partly read one is skipped.
-      if (!consumed) for await (const _ of content()) void _;
-      else if (left > 0) await reader.skip(left);
-      stale = true;
-      await reader.align(4);
+      file = byPath.get(path);
+      if (!file) throw new RpmUnsafePathError(pkg, path, 'payload entry is not in the header file list');
     }
-    // Let the compressed-digest tap see every byte, then check completeness.
-    // The signature header records the archive size; with it we also know
-    // exactly how much may follow the trailer (rpm writes nothing there).
-    const expected = wantPd ? headers.signature.payloadSize : undefined;
-    const slack = expected !== undefined ? Math.max(0, expected - reader.offset) : 64 * 1024;
-    await reader.drain(slack, () => corrupt(`unexpected data after the archive trailer (more than ${slack} bytes)`));
-    if (expected !== undefined && reader.offset !== expected) throw corrupt(`archive is ${reader.offset} bytes, signature header says ${expected}`);
-    for (const f of files) {
-      if (!f.attrs.ghost && !seen.has(f.index)) throw corrupt(`${pathOf(f)} is in the header but missing from the archive`);
+    plan.current = path;
+    if (file.attrs.ghost) throw new RpmUnsafePathError(pkg, path, 'payload contains a %ghost file');
+    if (seen.has(file.index)) throw new RpmUnsafePathError(pkg, path, 'payload contains the file twice');
+    seen.add(file.index);
+    for (const a of ancestors(path)) {
+      if (symlinks.has(a) || seenSymlinks.has(a)) throw new RpmUnsafePathError(pkg, path, `would be written through symlink ${a}`);
+    }
+    const type = fileTypeOfMode(file.mode);
+    if (!ch.stripped && fileTypeOfMode(ch.mode) !== type) throw corrupt(`${path}: archive file type differs from header`);
+    const set = setOf.get(file.index);
+    // Archive data size: newc gives it; stripped entries use the header size,
+    // except hardlink members that do not carry the content.
+    let dataSize = ch.size;
+    let hasContent = true;
+    if (set) {
+      const n = (seenInSet.get(set) ?? 0) + 1;
+      seenInSet.set(set, n);
+      if (ch.stripped) hasContent = n === set.length;
+      else hasContent = ch.size > 0 || n === set.length;
+      if (ch.stripped) dataSize = hasContent ? file.size : 0;
+    } else if (ch.stripped) {
+      dataSize = type === 'file' || type === 'symlink' ? file.size : 0;
+    }
+    if (type === 'file' && hasContent && dataSize !== file.size) throw corrupt(`${path}: archive size ${dataSize} differs from header size ${file.size}`);
+    if (type !== 'file' && type !== 'symlink' && dataSize !== 0) throw corrupt(`${path}: ${type} carries ${dataSize} bytes of data`);
+    if (type === 'file' && !hasContent && dataSize !== 0) throw corrupt(`${path}: hardlink carries data but is not the set's content holder`);
+
+    let linkTarget = '';
+    if (type === 'symlink') {
+      if (dataSize > 4096) throw corrupt(`${path}: symlink target too long`);
+      linkTarget = (yield* q.readExact(dataSize)).toString('utf8');
+      if (linkTarget !== file.linkTarget) throw corrupt(`${path}: symlink target ${JSON.stringify(linkTarget)} differs from header ${JSON.stringify(file.linkTarget)}`);
+      seenSymlinks.add(path);
+      dataSize = 0;
+    }
+
+    const verify = verifyFiles && type === 'file' && hasContent && file.digest !== '';
+    const want = file.digest.toLowerCase();
+    if (verify && dataSize === 0) {
+      const empty = createHash(algo!.node).digest('hex');
+      if (empty !== want) throw new RpmDigestError(pkg, `${path}: file digest mismatch (empty file, header says ${file.digest})`);
+    }
+    yield {
+      pkg,
+      path,
+      archivePath: ch.name,
+      fileIndex: file.index,
+      file,
+      type,
+      mode: file.mode,
+      size: dataSize,
+      linkTarget,
+      hasContent,
+      ...(set ? { hardlinkSet: set } : {}),
+    } satisfies EntryInfo;
+    if (dataSize > 0) {
+      const hash = verify ? createHash(algo!.node) : undefined;
+      for (const c of q.take(dataSize)) {
+        if (c !== NEED_INPUT) hash?.update(c);
+        yield c;
+      }
+      if (hash) {
+        const got = hash.digest('hex');
+        if (got !== want) throw new RpmDigestError(pkg, `${path}: file digest mismatch (${algo!.name} ${got}, header says ${file.digest})`);
+      }
+    }
+    yield ENTRY_END;
+    yield* q.align(4);
+  }
+  // Let the compressed-digest check see every byte, then check completeness.
+  // The signature header records the archive size; with it we also know
+  // exactly how much may follow the trailer (rpm writes nothing there).
+  const expected = plan.payloadDigest ? headers.signature.payloadSize : undefined;
+  const slack = expected !== undefined ? Math.max(0, expected - q.offset) : 64 * 1024;
+  yield* q.drain(slack, () => corrupt(`unexpected data after the archive trailer (more than ${slack} bytes)`));
+  if (expected !== undefined && q.offset !== expected) throw corrupt(`archive is ${q.offset} bytes, signature header says ${expected}`);
+  for (const f of files) {
+    if (!f.attrs.ghost && !seen.has(f.index)) throw corrupt(`${pathOf(f)} is in the header but missing from the archive`);
+  }
+}
+
+function newQueue(plan: PayloadPlan): ByteQueue {
+  return new ByteQueue((off) => plan.corrupt(`truncated archive at uncompressed offset ${off}${plan.current ? ` (in ${plan.current})` : ''}`));
+}
+
+/**
+ * Starts decoding the next compressed chunk (null: there is no more); the
+ * payload digest sees it.
+ */
+function pushCompressed(plan: PayloadPlan, chunk: Buffer | null): void {
+  const decoder = (plan.decoder ??= decoderFor(plan, chunk ?? Buffer.alloc(0)));
+  if (chunk) plan.payloadDigest?.hash.update(chunk);
+  plan.pending = decoder.decode(chunk ?? Buffer.alloc(0), chunk === null);
+  plan.eof = chunk === null;
+}
+
+/**
+ * Moves one decoded chunk into `q` (or, after the last, checks the digests
+ * and ends `q`). False when the next compressed chunk is needed first.
+ */
+function pumpDecoded(plan: PayloadPlan, q: ByteQueue): boolean {
+  if (!plan.pending) return false;
+  const r = plan.pending.next();
+  if (!r.done) {
+    plan.archiveDigest?.hash.update(r.value);
+    q.push(r.value);
+    return true;
+  }
+  plan.pending = null;
+  if (!plan.eof) return false;
+  checkDigest(plan, 'payloadDigest');
+  checkDigest(plan, 'archiveDigest');
+  q.end();
+  return true;
+}
+
+type EntryState = { v: 'new' | 'reading' | 'done' | 'stale' };
+
+function staleRead(plan: PayloadPlan, path: string): RpmFormatError {
+  return new RpmFormatError(plan.pkg, `${path}: content read after moving to the next payload entry`);
+}
+
+/** The decoder for a payload whose first compressed chunk is `first` (sniffed when the header names no compressor). */
+function decoderFor(plan: PayloadPlan, first: Buffer): PayloadDecoder {
+  return new PayloadDecoder(normaliseCompressor(plan.headers.header.payloadCompressor, first, plan.pkg), plan.pkg);
+}
+
+async function* bufferChunks(b: Buffer): AsyncGenerator<Buffer> {
+  const step = 1 << 20;
+  for (let i = 0; i < b.length; i += step) yield b.subarray(i, Math.min(b.length, i + step));
+}
+
+/**
+ * Streams the payload of an RPM (a path, the whole file in memory, or the
+ * whole file as a stream) as entries; see parseArchive for what is checked.
+ */
+export async function* openPayload(input: string | Buffer | AsyncIterable<Buffer>, opts: OpenPayloadOptions = {}): AsyncGenerator<PayloadEntry> {
+  let compressed: AsyncIterable<Buffer>;
+  let headers: RpmPackageHeaders;
+  if (typeof input !== 'string' && !Buffer.isBuffer(input)) {
+    // A whole RPM as a sequential stream: headers first, then the payload.
+    const s = await readRpmHeadersFromStream(input);
+    headers = s.headers;
+    compressed = s.payload;
+  } else {
+    headers = opts.headers ?? (await readRpmHeaders(input));
+    compressed = Buffer.isBuffer(input)
+      ? bufferChunks(input.subarray(headers.layout.payloadStart))
+      : createReadStream(input, { start: headers.layout.payloadStart, highWaterMark: 256 * 1024 });
+  }
+  const plan = planPayload(headers, opts);
+  const q = newQueue(plan);
+  const src = compressed[Symbol.asyncIterator]();
+  const events = parseArchive(plan, opts, q);
+  const next = async (): Promise<EntryInfo | Buffer | typeof ENTRY_END | null> => {
+    for (;;) {
+      const r = events.next();
+      if (r.done) return null;
+      if (r.value !== NEED_INPUT) return r.value;
+      if (pumpDecoded(plan, q)) continue;
+      const c = await src.next();
+      pushCompressed(plan, c.done ? null : c.value);
+    }
+  };
+  try {
+    for (let ev = await next(); ev !== null; ev = await next()) {
+      const info = ev as EntryInfo;
+      const state: EntryState = { v: 'new' };
+      const content = async function* (): AsyncGenerator<Buffer> {
+        if (state.v === 'stale') throw staleRead(plan, info.path);
+        if (state.v !== 'new') return;
+        state.v = 'reading';
+        for (let c = await next(); c !== ENTRY_END; c = await next()) yield c as Buffer;
+        state.v = 'done';
+      };
+      yield { ...info, content };
+      // Unread content is read here (and still verified).
+      if (state.v !== 'done') while ((await next()) !== ENTRY_END);
+      state.v = 'stale';
     }
   } finally {
-    await reader.close();
+    await src.return?.();
+  }
+}
+
+/** Compressed chunks read from a local file (positional reads, fresh buffers: entries may keep slices). */
+function* fileChunks(path: string, start: number): Generator<Buffer, void, void> {
+  const CHUNK = 512 * 1024;
+  const fd = openSync(path, 'r');
+  try {
+    for (let pos = start; ; ) {
+      const b = Buffer.allocUnsafeSlow(CHUNK);
+      const n = readSync(fd, b, 0, CHUNK, pos);
+      if (n === 0) return;
+      pos += n;
+      yield n === CHUNK ? b : b.subarray(0, n);
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * The payload of a local RPM read synchronously (for worker threads: no
+ * promise per chunk); the same entries and checks as openPayload.
+ */
+export function* readPayloadSync(rpmPath: string, headers: RpmPackageHeaders, opts: Omit<OpenPayloadOptions, 'headers'> = {}): Generator<SyncPayloadEntry, void, void> {
+  const plan = planPayload(headers, opts);
+  const q = newQueue(plan);
+  const src = fileChunks(rpmPath, headers.layout.payloadStart);
+  const events = parseArchive(plan, opts, q);
+  const next = (): EntryInfo | Buffer | typeof ENTRY_END | null => {
+    for (;;) {
+      const r = events.next();
+      if (r.done) return null;
+      if (r.value !== NEED_INPUT) return r.value;
+      if (pumpDecoded(plan, q)) continue;
+      const c = src.next();
+      pushCompressed(plan, c.done ? null : c.value);
+    }
+  };
+  try {
+    for (let ev = next(); ev !== null; ev = next()) {
+      const info = ev as EntryInfo;
+      const state: EntryState = { v: 'new' };
+      const content = function* (): Generator<Buffer> {
+        if (state.v === 'stale') throw staleRead(plan, info.path);
+        if (state.v !== 'new') return;
+        state.v = 'reading';
+        for (let c = next(); c !== ENTRY_END; c = next()) yield c as Buffer;
+        state.v = 'done';
+      };
+      yield { ...info, content };
+      if (state.v !== 'done') while (next() !== ENTRY_END);
+      state.v = 'stale';
+    }
+  } finally {
+    src.return();
   }
 }

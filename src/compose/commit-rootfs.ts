@@ -32,6 +32,8 @@ export interface CommitRootfsOptions {
   /** Seconds since the epoch. */
   timestamp: number;
   onProgress?: (p: ComposeProgress) => void;
+  /** Archive objects the package cache compressed ahead of time (ImportOptions.prefill), by checksum. */
+  prefilled?: (checksum: Checksum) => string | null;
   /** Filled in: files read and hashed vs. reused from the devino cache. */
   counters?: CommitCounters;
 }
@@ -85,7 +87,7 @@ export async function commitRootfs(repo: Repo, rootfs: string, opts: CommitRootf
       return true;
     },
     xattrsFor: (path, _info, base) => mergeXattrs(base(), opts.meta.get(path)?.xattrs),
-    devino: { cache: opts.devino, header: (fsPath) => bareUserHeader(fsPath) },
+    devino: { cache: opts.devino, header: (fsPath) => bareUserHeader(fsPath), ...(opts.prefilled ? { prefilled: opts.prefilled } : {}) },
     counters,
   };
   const tx = await Transaction.begin(repo);

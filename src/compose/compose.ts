@@ -166,7 +166,9 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
 
     progress({ phase: 'unpack', done: 0, total: pkgs.length });
     const cache = await PkgCache.open(join(o.buildDir, 'cache', 'pkgcache-repo'));
-    const cached = await cache.importPackages(pkgs, { documentation: tf.documentation ?? true, onProgress: progress });
+    // new content is compressed for the build repo while it is unpacked (a core is free then); the commit links it
+    const prefill = { dir: join(work, 'archive-objects'), repoObjects: join(repo.path, 'objects'), level: repo.zlibLevel };
+    const cached = await cache.importPackages(pkgs, { documentation: tf.documentation ?? true, onProgress: progress, prefill });
     pkgStats = { total: pkgs.length, unpacked: cache.lastStats?.imported ?? 0, cached: cache.lastStats?.cached ?? 0 };
 
     progress({ phase: 'assemble' });
@@ -225,7 +227,11 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
       ['rpmostree.rpmdb.pkglist', pkglistVariant(pkgs)],
       ...(kernel ? ([['ostree.bootable', new Variant('b', true)], ['ostree.linux', new Variant('s', kernel.kver)]] as VarDict) : []),
     ]);
-    return commitRootfs(repo, finalRoot, { devino, meta: mergeFileMetaMaps(lockedNow, owners, meta, labels), branch: ref, parent, metadata, timestamp, onProgress: progress });
+    const prefilled = (c: string): string | null => {
+      const p = join(prefill.dir, c.slice(0, 2), `${c.slice(2)}.filez`);
+      return existsSync(p) ? p : null;
+    };
+    return commitRootfs(repo, finalRoot, { devino, meta: mergeFileMetaMaps(lockedNow, owners, meta, labels), branch: ref, parent, metadata, timestamp, onProgress: progress, prefilled });
   });
 
   progress({ phase: 'artifacts' });

@@ -8,13 +8,14 @@
  * main thread then only builds the trees and the commit from the returned
  * entry list (pkgcache.ts).
  */
-import { closeSync, existsSync, fchmodSync, futimesSync, linkSync, mkdirSync, openSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fchmodSync, futimesSync, linkSync, mkdirSync, openSync, readSync, renameSync, unlinkSync } from 'node:fs';
 import { threadId } from 'node:worker_threads';
 import { join } from 'node:path';
 import { CoreforgeError, CorruptionError, InvalidInputError, UnsafePathError, isCoreforgeError } from '../errors.js';
 import { native } from '../native/index.js';
 import { readPayloadSync, readRpmHeaders, RpmDigestError, RpmFormatError, RpmUnsafePathError, type RpmPackageHeaders } from '../rpm/file/index.js';
-import { ContentHasher, FileHeader, serializeBareUserMeta } from '../ostree/objects/content.js';
+import { ContentHasher, FileHeader, lenPrefixed, serializeBareUserMeta } from '../ostree/objects/content.js';
+import { writeAll, writeArchiveBody, writeArchiveFromFile } from '../ostree/repo/archive-write.js';
 import { S_IFLNK, S_IFREG } from '../ostree/objects/dirmeta.js';
 import { OSTREEMETA_XATTR } from '../ostree/objects/xattrs.js';
 import { PackageImportError } from './pkgcache-errors.js';
@@ -27,6 +28,21 @@ export interface ScanJob {
   stagingDir: string;
   /** The repository's objects/ directory (objects there are not written again). */
   objectsDir: string;
+  /**
+   * Also compress each new regular-file object into its archive form
+   * (`XX/REST.filez` under `dir`), unless the archive repository whose
+   * objects/ is `repoObjects` has it: the build's final commit then links
+   * these instead of compressing the same content again, and the compression
+   * runs here, while unpacking, where a core is otherwise idle.
+   */
+  prefill?: ArchivePrefill;
+}
+
+export interface ArchivePrefill {
+  dir: string;
+  repoObjects: string;
+  /** zlib level of the archive repository. */
+  level: number;
 }
 
 /** In payload order: a directory's mode, or a file / symlink and its content object. */
@@ -57,7 +73,10 @@ let tmpSerial = 0;
 class ObjectWriter {
   readonly created: Array<[string, number]> = [];
   readonly shared = new Set<string>();
+  /** Large objects to compress for the prefill once the payload is read (streamed from the written object). */
+  readonly prefillLater: Array<{ csum: string; header: FileHeader; size: number }> = [];
   private readonly madeDirs = new Set<string>();
+  private readonly prefillDirs = new Set<string>();
   private readonly metaByMode = new Map<number, { header: FileHeader; meta: Buffer }>();
 
   constructor(private readonly job: ScanJob) {}
@@ -99,6 +118,7 @@ class ObjectWriter {
     }
     closeSync(fd);
     this.created.push([csum, size]);
+    if (!header.isSymlink) this.prefillBytes(csum, header, size, chunks);
   }
 
   /** A large file: written to a temporary name while it streams, linked into place once its digest checked out. */
@@ -121,6 +141,7 @@ class ObjectWriter {
       try {
         linkSync(tmp, join(this.job.stagingDir, rel));
         this.created.push([csum, size]);
+        if (this.job.prefill) this.prefillLater.push({ csum, header, size });
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
         this.shared.add(csum);
@@ -129,6 +150,65 @@ class ObjectWriter {
     } finally {
       if (!closed) closeSync(fd);
       unlinkSync(tmp);
+    }
+  }
+
+  /** The prefill path of `csum`, or null when there is no prefill or the archive repository has the object. */
+  private prefillTarget(csum: string): string | null {
+    const p = this.job.prefill;
+    if (!p) return null;
+    const name = `${csum.slice(2)}.filez`;
+    if (existsSync(join(p.repoObjects, csum.slice(0, 2), name))) return null;
+    const dir = join(p.dir, csum.slice(0, 2));
+    if (!this.prefillDirs.has(dir)) {
+      mkdirSync(dir, { recursive: true });
+      this.prefillDirs.add(dir);
+    }
+    return join(dir, name);
+  }
+
+  /** A whole object under its final name, or nothing: written to a temporary name first. */
+  private prefillTmp(target: string): { fd: number; tmp: string } {
+    const tmp = `${target}.${process.pid}-${threadId}-${tmpSerial++}.tmp`;
+    return { fd: openSync(tmp, 'wx', 0o644), tmp };
+  }
+
+  private prefillBytes(csum: string, header: FileHeader, size: number, chunks: Buffer[]): void {
+    const target = this.prefillTarget(csum);
+    if (!target) return;
+    const { fd, tmp } = this.prefillTmp(target);
+    try {
+      writeArchiveBody(fd, lenPrefixed(header.serializeArchive(size)), chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks), this.job.prefill!.level);
+    } catch (e) {
+      closeSync(fd);
+      unlinkSync(tmp);
+      throw e;
+    }
+    closeSync(fd);
+    renameSync(tmp, target);
+  }
+
+  /** The large objects noted while streaming, compressed from the objects just written. */
+  async prefillStreamed(): Promise<void> {
+    for (const { csum, header, size } of this.prefillLater) {
+      const target = this.prefillTarget(csum);
+      if (!target) continue;
+      const src = join(this.job.stagingDir, csum.slice(0, 2), `${csum.slice(2)}.file`);
+      const first = Buffer.alloc(Math.min(size, 64 * 1024));
+      const rfd = openSync(src, 'r');
+      try {
+        readSync(rfd, first, 0, first.length, 0);
+      } finally {
+        closeSync(rfd);
+      }
+      const { fd, tmp } = this.prefillTmp(target);
+      try {
+        await writeArchiveFromFile(fd, lenPrefixed(header.serializeArchive(size)), src, first, this.job.prefill!.level);
+      } catch (e) {
+        unlinkSync(tmp);
+        throw e;
+      }
+      renameSync(tmp, target);
     }
   }
 
@@ -143,11 +223,6 @@ class ObjectWriter {
     this.ensureDir(dir);
     return openSync(path, 'wx', 0o600);
   }
-}
-
-function writeAll(fd: number, c: Uint8Array): void {
-  let off = 0;
-  while (off < c.length) off += writeSync(fd, c, off, c.length - off);
 }
 
 /** bare-user on-disk metadata: ownership and mode in user.ostreemeta, a safe mode on the inode, mtime 0. */
@@ -228,6 +303,7 @@ export async function scanPackage(job: ScanJob, given?: RpmPackageHeaders): Prom
   }
   // a hardlink set members of which never got content: openPayload refuses such archives already
   if (waiting.size > 0) throw new PackageImportError(nevra, 'hardlink set without content in the payload', { code: 'ECORRUPT' });
+  await w.prefillStreamed();
   return { entries, created: w.created, shared: [...w.shared] };
 }
 

@@ -1,6 +1,6 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RpmBuilder, rpmbuildAvailable, rpmQuery } from '../rpm/testing/rpmbuild.js';
@@ -8,6 +8,8 @@ import { RpmDigestError, RpmFormatError, RpmUnsafePathError, readRpmHeaders, new
 import { CoreforgeError } from '../errors.js';
 import { dictGet } from '../gvariant/index.js';
 import { PkgCache, cacheBranch, cacheBranchToNevra, cachedFileChecksum } from './pkgcache.js';
+import { Repo } from '../ostree/repo/repo.js';
+import { ContentHasher, decodeArchiveObject } from '../ostree/objects/content.js';
 import { composePackage, kitchenSinkSpec, ostree, ostreeLs, rpmDump } from './pkgfixtures.test-helper.js';
 
 const skip = !rpmbuildAvailable() && 'rpmbuild not installed';
@@ -50,6 +52,48 @@ describe('PkgCache', { skip }, () => {
   after(() => {
     b.dispose();
     rmSync(work, { recursive: true, force: true });
+  });
+
+  it('prefill: every new regular-file object is also compressed into a valid archive object of the same checksum', async () => {
+    const dir = join(work, 'c-prefill');
+    const cache = await PkgCache.open(dir);
+    const archive = await Repo.create(join(work, 'archive-prefill'), 'archive');
+    const prefillDir = join(work, 'prefill');
+    const pkg = await composePackage(rpm);
+    const [cached] = await cache.importPackages([pkg], { documentation: true, prefill: { dir: prefillDir, repoObjects: join(archive.path, 'objects'), level: 6 } });
+    // the regular files of the package commit (symlinks are not prefilled: they have no content to compress)
+    const want = new Set<string>();
+    const walk = async (tree: string): Promise<void> => {
+      const dt = await cache.repo.loadDirTree(tree);
+      for (const f of dt.files) if (!(await cache.repo.loadContent(f.checksum)).header.isSymlink) want.add(f.checksum);
+      for (const d of dt.dirs) await walk(d.treeChecksum);
+    };
+    await walk((await cache.repo.loadCommit(cached!.commit)).rootTree);
+    assert.ok(want.size > 3);
+    const got = new Set<string>();
+    for (const d of readdirSync(prefillDir)) {
+      for (const f of readdirSync(join(prefillDir, d))) {
+        assert.match(f, /^[0-9a-f]{62}\.filez$/, `no temporary files left: ${f}`);
+        const csum = d + f.slice(0, 62);
+        const { header, data } = decodeArchiveObject(readFileSync(join(prefillDir, d, f)), f);
+        const h = new ContentHasher(header);
+        h.update(data);
+        assert.equal(h.digest(), csum, `${f} decodes to its own checksum`);
+        got.add(csum);
+      }
+    }
+    assert.deepEqual([...got].sort(), [...want].sort());
+
+    // objects the archive repository already has are not compressed again (a fresh cache: all objects are new to it)
+    rmSync(prefillDir, { recursive: true, force: true });
+    const cache2 = await PkgCache.open(join(work, 'c-prefill2'));
+    const one = [...want][0]!;
+    const objDir = join(archive.path, 'objects', one.slice(0, 2));
+    mkdirSync(objDir, { recursive: true });
+    writeFileSync(join(objDir, `${one.slice(2)}.filez`), 'placeholder');
+    await cache2.importPackages([pkg], { documentation: true, prefill: { dir: prefillDir, repoObjects: join(archive.path, 'objects'), level: 6 } });
+    assert.equal(existsSync(join(prefillDir, one.slice(0, 2), `${one.slice(2)}.filez`)), false);
+    assert.equal(readdirSync(prefillDir).flatMap((d) => readdirSync(join(prefillDir, d))).length, want.size - 1);
   });
 
   it('imports a package as rpm-ostree does: root-owned, header modes, symlinks, hardlinks, no ghosts', async () => {

@@ -18,7 +18,7 @@ import { V, Variant, dictGet, type VarDict } from '../gvariant/index.js';
 import { readRpmHeaders, type RpmPackageHeaders } from '../rpm/file/index.js';
 import { PackageImportError } from './pkgcache-errors.js';
 import { PkgCachePool } from './pkgcache-pool.js';
-import { scanPackage, type ScanJob } from './pkgcache-scan.js';
+import { scanPackage, type ArchivePrefill, type ScanJob } from './pkgcache-scan.js';
 import { Repo } from '../ostree/repo/repo.js';
 import { Transaction } from '../ostree/repo/transaction.js';
 import { MutableTree } from '../ostree/commit/mtree.js';
@@ -89,6 +89,8 @@ export interface ImportOptions {
   /** Keep %doc files (the treefile's `documentation`, default true there). */
   documentation: boolean;
   onProgress?: (p: ComposeProgress) => void;
+  /** Compress new content for this archive repository while unpacking (see ScanJob.prefill). */
+  prefill?: ArchivePrefill;
 }
 
 export interface ImportStats {
@@ -195,7 +197,7 @@ export class PkgCache {
           const { i, headers } = todo[next++]!;
           const pkg = pkgs[i]!;
           try {
-            const commit = await importOne(tx, pkg, headers, opts.documentation);
+            const commit = await importOne(tx, pkg, headers, opts);
             tx.setRef(cacheBranch(pkg.name, pkg.evr, pkg.arch), commit);
             out[i] = { ...pkg, commit };
             stats.imported++;
@@ -247,10 +249,11 @@ function wrapError(pkg: ComposePackage, e: unknown): unknown {
  * worker thread when there is one), then its trees and commit are written
  * here from the entry list; returns the commit checksum.
  */
-async function importOne(tx: Transaction, pkg: ComposePackage, headers: RpmPackageHeaders, documentation: boolean): Promise<Checksum> {
+async function importOne(tx: Transaction, pkg: ComposePackage, headers: RpmPackageHeaders, opts: ImportOptions): Promise<Checksum> {
+  const documentation = opts.documentation;
   const h = headers.header;
   const nevra = h.nevra;
-  const job: ScanJob = { rpmPath: pkg.rpmPath, documentation, stagingDir: tx.stagingDir, objectsDir: join(tx.repo.path, 'objects') };
+  const job: ScanJob = { rpmPath: pkg.rpmPath, documentation, stagingDir: tx.stagingDir, objectsDir: join(tx.repo.path, 'objects'), ...(opts.prefill ? { prefill: opts.prefill } : {}) };
   const pool = PkgCachePool.shared();
   const scanned = pool ? await pool.run(job) : await scanPackage(job, headers);
   for (const [csum, size] of scanned.created) tx.markStaged(ObjectType.File, csum, size);

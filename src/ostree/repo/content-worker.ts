@@ -6,11 +6,10 @@
  * deflate use every core.
  */
 import { parentPort } from 'node:worker_threads';
-import { closeSync, createReadStream, createWriteStream, existsSync, fstatSync, mkdirSync, openSync, readSync, writeSync } from 'node:fs';
-import { pipeline } from 'node:stream/promises';
+import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readSync } from 'node:fs';
 import { createHash } from 'node:crypto';
-import { createDeflateRaw, deflateRawSync } from 'node:zlib';
 import { join } from 'node:path';
+import { writeArchiveBody, writeArchiveFromFile } from './archive-write.js';
 
 export interface ContentJob {
   id: number;
@@ -52,19 +51,6 @@ function openStaged(job: ContentJob, csum: string): { fd: number; path: string }
 }
 
 const CHUNK = 4 * 1024 * 1024;
-const PROBE = 32 * 1024;
-
-/**
- * Already-compressed content (firmware, .xz modules, media) costs deflate at
- * level 6 ten times what storing it does, for the same size. Probe a slice at
- * level 1: when it does not shrink, write stored blocks — still a valid raw
- * deflate stream, so the object is what every reader expects.
- */
-function levelFor(sample: Uint8Array, level: number): number {
-  if (level === 0 || sample.length < PROBE) return level;
-  const probe = deflateRawSync(sample.subarray(0, PROBE), { level: 1 });
-  return probe.length >= PROBE * 0.97 ? 0 : level;
-}
 
 async function handle(job: ContentJob): Promise<ContentResult> {
   const fd = openSync(job.path, 'r');
@@ -87,8 +73,7 @@ async function handle(job: ContentJob): Promise<ContentResult> {
       const out = openStaged(job, csum);
       if (!out) return { id: job.id, checksum: csum, staged: false, size: job.size };
       try {
-        writeAll(out.fd, job.archivePrefix);
-        writeAll(out.fd, deflateRawSync(buf, { level: levelFor(buf, job.level) }));
+        writeArchiveBody(out.fd, job.archivePrefix, buf, job.level);
       } finally {
         closeSync(out.fd);
       }
@@ -96,11 +81,11 @@ async function handle(job: ContentJob): Promise<ContentResult> {
     }
     // large file: hash pass, then a streaming deflate pass only if the object is new
     const buf = Buffer.allocUnsafe(CHUNK);
-    let level = job.level;
+    let first: Buffer | null = null;
     for (let pos = 0; pos < job.size; ) {
       const n = readSync(fd, buf, 0, Math.min(CHUNK, job.size - pos), pos);
       if (n === 0) break;
-      if (pos === 0) level = levelFor(buf.subarray(0, n), job.level);
+      if (pos === 0) first = Buffer.from(buf.subarray(0, n));
       h.update(buf.subarray(0, n));
       pos += n;
     }
@@ -108,22 +93,12 @@ async function handle(job: ContentJob): Promise<ContentResult> {
     if (existsSync(join(job.objectsDir, csum.slice(0, 2), `${csum.slice(2)}.filez`))) return { id: job.id, checksum: csum, staged: false, size: job.size };
     const out = openStaged(job, csum);
     if (!out) return { id: job.id, checksum: csum, staged: false, size: job.size };
-    try {
-      writeAll(out.fd, job.archivePrefix);
-    } finally {
-      closeSync(out.fd);
-    }
     // one raw deflate stream over the whole file; this worker's own event loop runs it
-    await pipeline(createReadStream(job.path, { highWaterMark: 1024 * 1024 }), createDeflateRaw({ level, chunkSize: 256 * 1024 }), createWriteStream(out.path, { flags: 'a' }));
+    await writeArchiveFromFile(out.fd, job.archivePrefix, job.path, first ?? Buffer.alloc(0), job.level);
     return { id: job.id, checksum: csum, staged: true, size: job.size };
   } finally {
     closeSync(fd);
   }
-}
-
-function writeAll(fd: number, b: Uint8Array): void {
-  let off = 0;
-  while (off < b.length) off += writeSync(fd, b, off, b.length - off);
 }
 
 parentPort?.on('message', (job: ContentJob) => {

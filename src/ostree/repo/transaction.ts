@@ -1,4 +1,4 @@
-import { promises as fsp, constants as C, closeSync, openSync, createReadStream, createWriteStream, writeFileSync, writeSync, fchmodSync, fchownSync, futimesSync } from 'node:fs';
+import { promises as fsp, constants as C, closeSync, openSync, createReadStream, createWriteStream, writeFileSync, writeSync, linkSync, mkdirSync, renameSync, fchmodSync, fchownSync, futimesSync } from 'node:fs';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Readable, Transform } from 'node:stream';
@@ -440,6 +440,28 @@ export class Transaction {
   }
 
   /**
+   * Stage an archive-mode content object that was compressed ahead of time
+   * (the package cache's prefill) by hardlinking `filez` into staging. The
+   * caller vouches that it is object `csum`. False when it cannot be linked
+   * (gone, another file system): the caller then writes the object itself.
+   */
+  async adoptArchiveObject(csum: Checksum, filez: string, size: number): Promise<boolean> {
+    if (!this.repo.isArchive) return false;
+    const rel = this.relFor(ObjectType.File, csum);
+    if (this.staged.has(rel)) return true;
+    await this.ensureStagingDir(csum);
+    try {
+      linkSync(filez, this.stagedPath(rel));
+    } catch (e) {
+      if (isErrno(e, 'EEXIST')) return this.staged.has(rel);
+      if (isErrno(e, 'ENOENT') || isErrno(e, 'EXDEV') || isErrno(e, 'EPERM') || isErrno(e, 'EMLINK')) return false;
+      throw e;
+    }
+    this.markStaged(ObjectType.File, csum, size);
+    return true;
+  }
+
+  /**
    * `size`: content bytes, for the stats. `counted: false` when another
    * writer of this transaction staged (and counted) the same object already.
    */
@@ -491,13 +513,14 @@ export class Transaction {
       const objdir = join(this.repo.path, 'objects');
       const made = new Set<string>();
       for (const type of VISIBILITY_ORDER) {
+        // synchronous: tens of thousands of renames, each far cheaper than a thread-pool round trip
         for (const rel of byType.get(type) ?? []) {
           const d = rel.slice(0, 2);
           if (!made.has(d)) {
-            await fsp.mkdir(join(objdir, d), { recursive: true, mode: 0o775 });
+            mkdirSync(join(objdir, d), { recursive: true, mode: 0o775 });
             made.add(d);
           }
-          await fsp.rename(this.stagedPath(rel), join(objdir, rel));
+          renameSync(this.stagedPath(rel), join(objdir, rel));
         }
         if (type === ObjectType.CommitMeta) await this.repo.syncfs();
       }

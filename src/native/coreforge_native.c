@@ -222,6 +222,31 @@ static napi_value do_syncfs(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+static void free_aligned(napi_env env, void *data, void *hint) {
+  (void)env;
+  (void)hint;
+  free(data);
+}
+
+/* A zero-filled Buffer whose memory is 4096-byte aligned, as O_DIRECT I/O requires. */
+static napi_value aligned_buffer(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  uint32_t size;
+  CHECK(napi_get_value_uint32(env, argv[0], &size));
+  void *mem = NULL;
+  if (size == 0 || posix_memalign(&mem, 4096, size) != 0) return throw_errno(env, ENOMEM, "posix_memalign", NULL);
+  memset(mem, 0, size);
+  napi_value buf;
+  if (napi_create_external_buffer(env, size, mem, free_aligned, NULL, &buf) != napi_ok) {
+    free(mem);
+    napi_throw_error(env, NULL, "napi_create_external_buffer failed");
+    return NULL;
+  }
+  return buf;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
     {"listXattrs", NULL, list_xattrs, NULL, NULL, NULL, napi_default, NULL},
@@ -230,6 +255,7 @@ static napi_value init(napi_env env, napi_value exports) {
     {"removeXattr", NULL, remove_xattr, NULL, NULL, NULL, napi_default, NULL},
     {"flock", NULL, do_flock, NULL, NULL, NULL, napi_default, NULL},
     {"syncfs", NULL, do_syncfs, NULL, NULL, NULL, napi_default, NULL},
+    {"alignedBuffer", NULL, aligned_buffer, NULL, NULL, NULL, napi_default, NULL},
     {"createDecoder", NULL, native_create_decoder, NULL, NULL, NULL, napi_default, NULL},
     {"decode", NULL, native_decode, NULL, NULL, NULL, napi_default, NULL},
   };

@@ -13,6 +13,8 @@ export interface Native {
   /** Non-blocking flock; false when another holder conflicts. */
   flock(fd: number, op: 'sh' | 'ex' | 'un'): boolean;
   syncfs(fd: number): void;
+  /** A zero-filled Buffer of `size` bytes at a 4096-byte aligned address (for O_DIRECT writes). */
+  alignedBuffer(size: number): Buffer;
   /** A streaming decoder (zstd, xz, lzma, bzip2, gzip) that refuses to need more than `memLimit` bytes (0: no limit). */
   createDecoder(kind: 'zstd' | 'xz' | 'lzma' | 'bzip2' | 'gzip', memLimit: number): DecoderHandle;
   /**

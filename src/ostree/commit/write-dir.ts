@@ -191,7 +191,7 @@ export async function writeDirectoryToMtree(tx: Transaction, dir: string, mtree:
   const storing = new Map<Checksum, Promise<void>>();
   if (mod.devino && mod.devino.cache.size > 0) {
     stored = new Set();
-    for await (const o of tx.repo.listObjects()) if (o.type === ObjectType.File) stored.add(o.checksum);
+    for (const o of tx.repo.listObjectsSync()) if (o.type === ObjectType.File) stored.add(o.checksum);
     listingComplete = (await tx.repo.parent()) === null;
   }
 

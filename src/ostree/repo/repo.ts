@@ -1,4 +1,4 @@
-import { promises as fsp, constants as C, createReadStream, openSync, closeSync, lstatSync, fstatSync, readSync } from 'node:fs';
+import { promises as fsp, constants as C, createReadStream, openSync, closeSync, lstatSync, fstatSync, readSync, readdirSync } from 'node:fs';
 import { join, dirname, relative, resolve as resolvePath } from 'node:path';
 import { Readable } from 'node:stream';
 import { createInflateRaw } from 'node:zlib';
@@ -372,16 +372,25 @@ export class Repo {
 
   /** Every loose object, as (type, checksum), in objects/ directory order. */
   async *listObjects(): AsyncGenerator<ObjectName> {
+    yield* this.listObjectsSync();
+  }
+
+  /**
+   * listObjects with synchronous directory reads: one readdir per prefix
+   * directory, no promise per object (a commit walk lists every object of
+   * the repository before it starts).
+   */
+  *listObjectsSync(): Generator<ObjectName> {
     const objdir = join(this.path, 'objects');
     let prefixes: string[];
     try {
-      prefixes = (await fsp.readdir(objdir)).filter((d) => /^[0-9a-f]{2}$/.test(d)).sort();
+      prefixes = readdirSync(objdir).filter((d) => /^[0-9a-f]{2}$/.test(d)).sort();
     } catch (e) {
       if (isErrno(e, 'ENOENT')) return;
       throw e;
     }
     for (const p of prefixes) {
-      const names = (await fsp.readdir(join(objdir, p))).sort();
+      const names = readdirSync(join(objdir, p)).sort();
       for (const n of names) {
         const dot = n.indexOf('.');
         if (dot !== 62) continue;

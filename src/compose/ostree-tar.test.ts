@@ -98,6 +98,20 @@ describe('writeOstreeTar (checked with the real ostree)', () => {
     assert.match(sh('tar', ['--full-time', '-tvf', join(dir, 'd1.tar'), './config']), /2024-06-01 13:04:05/);
   });
 
+  it('writes the same bytes through O_DIRECT and through the page cache (padded tail truncated away)', async () => {
+    const direct = await writeOstreeTar(await Repo.open(src), commit, REF, join(dir, 'direct.tar'), { mtime: 1717247045 });
+    process.env.COREFORGE_TAR_DIRECT = '0';
+    try {
+      const buffered = await writeOstreeTar(await Repo.open(src), commit, REF, join(dir, 'buffered.tar'), { mtime: 1717247045 });
+      assert.equal(direct.sha256, buffered.sha256);
+    } finally {
+      delete process.env.COREFORGE_TAR_DIRECT;
+    }
+    const a = readFileSync(join(dir, 'direct.tar'));
+    assert.deepEqual(a, readFileSync(join(dir, 'buffered.tar')));
+    assert.equal(createHash('sha256').update(a).digest('hex'), direct.sha256);
+  });
+
   it('converts a bare-user source through pull-local', async () => {
     const bu = join(dir, 'bu');
     ostree(['init', `--repo=${bu}`, '--mode=bare-user']);

@@ -17,7 +17,7 @@ import { mapLimit } from '../util/fs.js';
 import { V, Variant, dictGet, type VarDict } from '../gvariant/index.js';
 import { readRpmHeaders, type RpmPackageHeaders } from '../rpm/file/index.js';
 import { PackageImportError } from './pkgcache-errors.js';
-import { PkgCachePool } from './pkgcache-pool.js';
+import { pkgcacheWorkers } from './pkgcache-pool.js';
 import { scanPackage, type ArchivePrefill, type ScanJob } from './pkgcache-scan.js';
 import { Repo } from '../ostree/repo/repo.js';
 import { Transaction } from '../ostree/repo/transaction.js';
@@ -31,7 +31,7 @@ import type { CachedPackage, ComposePackage, ComposeProgress } from './types.js'
 /** Bumped when the import rules change, so older cached commits are re-imported. */
 const IMPORT_VERSION = 1;
 
-/** Packages imported at once (each on a worker thread of PkgCachePool when there is one). */
+/** Packages imported at once (each on one of the pkgcache worker threads when there are some). */
 const PKG_JOBS = Math.max(2, Number(process.env.COREFORGE_PKGCACHE_JOBS) || 4);
 /** Cache lookups (header reads) at once. */
 const LOOKUP_JOBS = 8;
@@ -254,8 +254,8 @@ async function importOne(tx: Transaction, pkg: ComposePackage, headers: RpmPacka
   const h = headers.header;
   const nevra = h.nevra;
   const job: ScanJob = { rpmPath: pkg.rpmPath, documentation, stagingDir: tx.stagingDir, objectsDir: join(tx.repo.path, 'objects'), ...(opts.prefill ? { prefill: opts.prefill } : {}) };
-  const pool = PkgCachePool.shared();
-  const scanned = pool ? await pool.run(job) : await scanPackage(job, headers);
+  const inWorker = pkgcacheWorkers();
+  const scanned = inWorker ? await inWorker(job) : await scanPackage(job, headers);
   for (const [csum, size] of scanned.created) tx.markStaged(ObjectType.File, csum, size);
   for (const csum of scanned.shared) tx.markStaged(ObjectType.File, csum, 0, false);
 

@@ -9,7 +9,7 @@ import { closeSync, createReadStream, createWriteStream, writeSync } from 'node:
 import { pipeline } from 'node:stream/promises';
 import { createDeflateRaw, deflateRawSync } from 'node:zlib';
 
-const PROBE = 32 * 1024;
+const PROBE = 8 * 1024;
 
 /**
  * Already-compressed content (firmware, .xz modules, media) costs deflate at

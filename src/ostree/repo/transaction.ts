@@ -15,7 +15,7 @@ import { S_IFLNK, S_IFMT } from '../objects/dirmeta.js';
 import { ObjectType, objectExtension } from '../objects/types.js';
 import { OSTREEMETA_XATTR, readXattrs, writeXattrs } from '../objects/xattrs.js';
 import type { Repo } from './repo.js';
-import { ContentPool } from './content-pool.js';
+import { sharedContentPool, type ContentWorkers } from './content-pool.js';
 
 const deflateRawAsync = promisify(deflateRaw);
 
@@ -168,7 +168,7 @@ export class Transaction {
     if (this.repo.mode === 'bare-user-only') validateBareUserOnly(header);
     let csum: Checksum;
     if (src.kind === 'stream') return this.writeContentSinglePass(header, src.size, src.stream, expected);
-    const pool = src.kind === 'file' && this.repo.isArchive ? ContentPool.shared() : null;
+    const pool = src.kind === 'file' && this.repo.isArchive ? sharedContentPool() : null;
     if (pool && src.kind === 'file') return this.writeContentInWorker(pool, header, src.path, src.size, expected);
     if (src.kind === 'file' && src.size > SMALL_FILE) {
       const h = new ContentHasher(header);
@@ -197,7 +197,7 @@ export class Transaction {
   }
 
   /** Archive mode: hash and compress on a worker thread; the result is adopted into staging here. */
-  private async writeContentInWorker(pool: ContentPool, header: FileHeader, path: string, size: number, expected?: Checksum): Promise<Checksum> {
+  private async writeContentInWorker(pool: ContentWorkers, header: FileHeader, path: string, size: number, expected?: Checksum): Promise<Checksum> {
     const r = await pool.run({
       path,
       hashPrefix: lenPrefixed(header.serialize()),

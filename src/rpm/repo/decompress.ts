@@ -1,14 +1,11 @@
 /**
  * Decompressed reading of repodata files in every compression createrepo_c
- * writes. gzip uses node's zlib; xz, zstd and bzip2 are piped through the
- * system decoders (`xz -dc`, `zstd -dc`, `bzip2 -dc`): they are C, several
- * times faster than pure-JS decoders, stream with bounded memory, and are
- * already required on every machine that has rpm/createrepo_c installed.
+ * writes, with the native decoders (the system's libz, liblzma, libzstd,
+ * libbz2; src/native/decoder.ts): streamed with bounded memory, no child
+ * process.
  */
 import fs from 'node:fs';
-import zlib from 'node:zlib';
-import { spawn } from 'node:child_process';
-import type { Readable } from 'node:stream';
+import { StreamDecoder, type DecoderKind } from '../../native/decoder.js';
 import { RepoError } from './errors.js';
 
 export type Compression = 'gz' | 'xz' | 'zstd' | 'bz2' | 'none';
@@ -21,11 +18,7 @@ export function detectCompression(head: Buffer): Compression {
   return 'none';
 }
 
-const TOOL: Record<'xz' | 'zstd' | 'bz2', string[]> = {
-  xz: ['xz', '-dc'],
-  zstd: ['zstd', '-dcq'],
-  bz2: ['bzip2', '-dc'],
-};
+const KIND: Record<Exclude<Compression, 'none'>, DecoderKind> = { gz: 'gzip', xz: 'xz', zstd: 'zstd', bz2: 'bzip2' };
 
 /** Stream the decompressed content of `path`. Errors surface as RepoError naming `what`. */
 export async function* openDecompressed(path: string, what: string): AsyncGenerator<Buffer> {
@@ -34,42 +27,12 @@ export async function* openDecompressed(path: string, what: string): AsyncGenera
   const n = fs.readSync(fd, head, 0, 8, 0);
   fs.closeSync(fd);
   const kind = detectCompression(head.subarray(0, n));
+  const input = fs.createReadStream(path, { highWaterMark: 1 << 20 });
   if (kind === 'none') {
-    for await (const c of fs.createReadStream(path, { highWaterMark: 1 << 20 })) yield c as Buffer;
+    for await (const c of input) yield c as Buffer;
     return;
   }
-  if (kind === 'gz') {
-    const gun = zlib.createGunzip({ chunkSize: 1 << 18 });
-    const src = fs.createReadStream(path, { highWaterMark: 1 << 20 });
-    src.on('error', (e) => gun.destroy(e));
-    src.pipe(gun);
-    try {
-      for await (const c of gun) yield c as Buffer;
-    } catch (e) {
-      throw new RepoError(`${what}: cannot decompress ${path}: ${(e as Error).message}`, { cause: e });
-    }
-    return;
-  }
-  const [cmd, ...args] = TOOL[kind];
-  const child = spawn(cmd!, [...args, path], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stderr = '';
-  child.stderr.on('data', (d) => (stderr += d));
-  const exited = new Promise<number>((resolve) => {
-    child.on('error', (e) => {
-      stderr += e.message;
-      resolve(-1);
-    });
-    child.on('close', (code) => resolve(code ?? -1));
-  });
-  const stdout: Readable = child.stdout;
-  let drained = false;
-  try {
-    for await (const c of stdout) yield c as Buffer;
-    drained = true;
-  } finally {
-    // Consumer stopped early: do not leave the decoder running.
-    if (!drained && child.exitCode === null) child.kill();
-  }
-  const code = await exited;
-  if (code !== 0) throw new RepoError(`${what}: ${cmd} failed to decompress ${path}: ${stderr.trim().split('\n')[0] ?? ''}`);
+  const decoder = new StreamDecoder(KIND[kind], (reason, cause) => new RepoError(`${what}: cannot decompress ${path}: ${reason}`, cause === undefined ? {} : { cause }));
+  for await (const c of input) yield* decoder.decode(c as Buffer, false);
+  yield* decoder.decode(Buffer.alloc(0), true);
 }

@@ -1,4 +1,4 @@
-import { promises as fsp, constants as C, closeSync, openSync, createReadStream, createWriteStream, writeFileSync, writeSync, linkSync, mkdirSync, renameSync, fchmodSync, fchownSync, futimesSync } from 'node:fs';
+import { promises as fsp, constants as C, closeSync, openSync, createReadStream, createWriteStream, writeFileSync, writeSync, linkSync, mkdirSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Readable, Transform } from 'node:stream';
@@ -10,12 +10,13 @@ import { randomName } from '../../util/fs.js';
 import type { VarDict } from '../../gvariant/index.js';
 import { sha256Hex, type Checksum } from '../checksum.js';
 import { serializeCommitMeta } from '../objects/commit.js';
-import { ContentHasher, FileHeader, lenPrefixed, serializeBareUserMeta } from '../objects/content.js';
+import { ContentHasher, FileHeader, lenPrefixed } from '../objects/content.js';
 import { S_IFLNK, S_IFMT } from '../objects/dirmeta.js';
 import { ObjectType, objectExtension } from '../objects/types.js';
-import { OSTREEMETA_XATTR, readXattrs, writeXattrs } from '../objects/xattrs.js';
+import { readXattrs, writeXattrs } from '../objects/xattrs.js';
 import type { Repo } from './repo.js';
 import { sharedContentPool, type ContentWorkers } from './content-pool.js';
+import { bareSymlinkBody, setBareObjectMeta } from './bare-meta.js';
 
 const deflateRawAsync = promisify(deflateRaw);
 
@@ -348,29 +349,10 @@ export class Transaction {
     const fd = openSync(path, 'wx', 0o600);
     try {
       for (let off = 0; data && off < data.length; ) off += writeSync(fd, data, off, data.length - off);
-      this.setBareFileMeta(fd, header);
+      setBareObjectMeta(fd, header, this.repo.mode);
     } finally {
       closeSync(fd);
     }
-  }
-
-  /**
-   * The object's metadata on its open file, by repository mode (a few cheap
-   * calls on one inode, so synchronous). bare-user: the real metadata in the
-   * xattr — set first, as an unprivileged owner may not set user.* xattrs on a
-   * file it cannot write (mode 0400).
-   */
-  private setBareFileMeta(fd: number, header: FileHeader): void {
-    const mode = this.repo.mode;
-    if (mode === 'bare-user') {
-      native().setXattr(fd, OSTREEMETA_XATTR, Buffer.from(serializeBareUserMeta(header)));
-      fchmodSync(fd, header.isSymlink ? 0o644 : (header.mode & 0o775) | 0o400);
-    } else if (mode === 'bare') {
-      fchownSync(fd, header.uid, header.gid);
-      fchmodSync(fd, header.mode & 0o7777);
-      writeXattrs(fd, header.xattrs);
-    } else fchmodSync(fd, header.mode & 0o7777);
-    futimesSync(fd, 0, 0);
   }
 
   private async writeBareFile(path: string, header: FileHeader, fill: (fh: fsp.FileHandle) => Promise<void>): Promise<void> {
@@ -386,9 +368,9 @@ export class Transaction {
     }
     const fh = await fsp.open(path, 'wx', 0o600);
     try {
-      if (header.isSymlink) await fh.writeFile(Buffer.from(header.symlinkTarget + '\0'));
+      if (header.isSymlink) await fh.writeFile(bareSymlinkBody(header.symlinkTarget));
       else await fill(fh);
-      this.setBareFileMeta(fh.fd, header);
+      setBareObjectMeta(fh.fd, header, this.repo.mode);
     } finally {
       await fh.close();
     }

@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { WorkerPool } from '../util/worker-pool.js';
-import { errorFromData, type ScanJob, type ScanResult } from './pkgcache-scan.js';
+import { errorFromData } from '../util/worker-errors.js';
+import { SCAN_ERRORS, type ScanJob, type ScanResult } from './pkgcache-scan.js';
 import type { WorkerReply } from './pkgcache-worker.js';
 
 let instance: WorkerPool<ScanJob, WorkerReply> | null | undefined;
@@ -17,7 +18,7 @@ export function pkgcacheWorkers(): ((job: ScanJob) => Promise<ScanResult>) | nul
   if (!pool) return null;
   return async (job) => {
     const r = await pool.run(job);
-    if ('error' in r) throw errorFromData(r.error);
+    if ('error' in r) throw errorFromData(r.error, SCAN_ERRORS);
     return r.result;
   };
 }

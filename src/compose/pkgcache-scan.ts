@@ -8,16 +8,15 @@
  * main thread then only builds the trees and the commit from the returned
  * entry list (pkgcache.ts).
  */
-import { closeSync, existsSync, fchmodSync, futimesSync, linkSync, mkdirSync, openSync, readSync, renameSync, unlinkSync } from 'node:fs';
+import { closeSync, existsSync, linkSync, mkdirSync, openSync, renameSync, unlinkSync } from 'node:fs';
 import { threadId } from 'node:worker_threads';
 import { join } from 'node:path';
-import { CoreforgeError, CorruptionError, InvalidInputError, UnsafePathError, isCoreforgeError } from '../errors.js';
-import { native } from '../native/index.js';
+import { CoreforgeError, CorruptionError, InvalidInputError, UnsafePathError } from '../errors.js';
 import { readPayloadSync, readRpmHeaders, RpmDigestError, RpmFormatError, RpmUnsafePathError, type RpmPackageHeaders } from '../rpm/file/index.js';
 import { ContentHasher, FileHeader, lenPrefixed, serializeBareUserMeta } from '../ostree/objects/content.js';
 import { writeAll, writeArchiveBody, writeArchiveFromFile } from '../ostree/repo/archive-write.js';
+import { bareSymlinkBody, setBareObjectMeta } from '../ostree/repo/bare-meta.js';
 import { S_IFLNK, S_IFREG } from '../ostree/objects/dirmeta.js';
-import { OSTREEMETA_XATTR } from '../ostree/objects/xattrs.js';
 import { PackageImportError } from './pkgcache-errors.js';
 
 export interface ScanJob {
@@ -56,16 +55,6 @@ export interface ScanResult {
   shared: string[];
 }
 
-/** An error as it crosses the worker boundary. */
-export interface ScanErrorData {
-  name: string;
-  message: string;
-  code?: string;
-  pkg?: string;
-  path?: string;
-  stack?: string;
-}
-
 /** Files up to this size are buffered and written in one go; larger ones are streamed to a temporary file. */
 const SMALL_FILE = 1024 * 1024;
 let tmpSerial = 0;
@@ -96,7 +85,7 @@ class ObjectWriter {
    * `csum` unless it exists. A job that finds the object staged by another
    * still reports it, so the transaction publishes it with this package.
    */
-  store(csum: string, header: FileHeader, meta: Buffer, chunks: Buffer[], size: number): void {
+  store(csum: string, header: FileHeader, meta: Buffer | undefined, chunks: Buffer[], size: number): void {
     const rel = join(csum.slice(0, 2), `${csum.slice(2)}.file`);
     if (existsSync(join(this.job.objectsDir, rel))) return;
     const path = join(this.job.stagingDir, rel);
@@ -110,7 +99,7 @@ class ObjectWriter {
     }
     try {
       for (const c of chunks) writeAll(fd, c);
-      finishObject(fd, header, meta);
+      setBareObjectMeta(fd, header, 'bare-user', meta);
     } catch (e) {
       closeSync(fd);
       unlinkSync(path);
@@ -131,7 +120,7 @@ class ObjectWriter {
         hasher.update(c);
         writeAll(fd, c);
       }
-      finishObject(fd, header, meta);
+      setBareObjectMeta(fd, header, 'bare-user', meta);
       closeSync(fd);
       closed = true;
       const csum = hasher.digest();
@@ -194,16 +183,9 @@ class ObjectWriter {
       const target = this.prefillTarget(csum);
       if (!target) continue;
       const src = join(this.job.stagingDir, csum.slice(0, 2), `${csum.slice(2)}.file`);
-      const first = Buffer.alloc(Math.min(size, 64 * 1024));
-      const rfd = openSync(src, 'r');
-      try {
-        readSync(rfd, first, 0, first.length, 0);
-      } finally {
-        closeSync(rfd);
-      }
       const { fd, tmp } = this.prefillTmp(target);
       try {
-        await writeArchiveFromFile(fd, lenPrefixed(header.serializeArchive(size)), src, first, this.job.prefill!.level);
+        await writeArchiveFromFile(fd, lenPrefixed(header.serializeArchive(size)), src, this.job.prefill!.level);
       } catch (e) {
         unlinkSync(tmp);
         throw e;
@@ -223,14 +205,6 @@ class ObjectWriter {
     this.ensureDir(dir);
     return openSync(path, 'wx', 0o600);
   }
-}
-
-/** bare-user on-disk metadata: ownership and mode in user.ostreemeta, a safe mode on the inode, mtime 0. */
-function finishObject(fd: number, header: FileHeader, meta: Buffer): void {
-  // xattr first: a file of mode 0400 may refuse user.* xattrs to an unprivileged owner
-  native().setXattr(fd, OSTREEMETA_XATTR, meta);
-  fchmodSync(fd, header.isSymlink ? 0o644 : (header.mode & 0o775) | 0o400);
-  futimesSync(fd, 0, 0);
 }
 
 /** Import one package's payload; throws the rpm errors (which name the package) or PackageImportError. */
@@ -258,10 +232,10 @@ export async function scanPackage(job: ScanJob, given?: RpmPackageHeaders): Prom
         break;
       case 'symlink': {
         const header = new FileHeader(0, 0, S_IFLNK | 0o777, [], e.linkTarget);
-        const body = Buffer.from(e.linkTarget + '\0');
+        const body = bareSymlinkBody(e.linkTarget);
         const hasher = new ContentHasher(header);
         const csum = hasher.digest();
-        w.store(csum, header, Buffer.from(serializeBareUserMeta(header)), [body], 0);
+        w.store(csum, header, undefined, [body], 0);
         entries.push({ path: e.path, csum });
         break;
       }
@@ -307,40 +281,5 @@ export async function scanPackage(job: ScanJob, given?: RpmPackageHeaders): Prom
   return { entries, created: w.created, shared: [...w.shared] };
 }
 
-export function errorToData(e: unknown): ScanErrorData {
-  const err = e as Error & { code?: unknown; pkg?: unknown; path?: unknown };
-  return {
-    name: isCoreforgeError(e) ? err.constructor.name : 'Error',
-    message: err?.message ?? String(e),
-    ...(typeof err?.code === 'string' ? { code: err.code } : {}),
-    ...(typeof err?.pkg === 'string' ? { pkg: err.pkg } : {}),
-    ...(typeof err?.path === 'string' ? { path: err.path } : {}),
-    ...(typeof err?.stack === 'string' ? { stack: err.stack } : {}),
-  };
-}
-
-const CLASSES: Record<string, { prototype: object }> = {
-  RpmFormatError,
-  RpmDigestError,
-  RpmUnsafePathError,
-  PackageImportError,
-  CorruptionError,
-  InvalidInputError,
-  UnsafePathError,
-  CoreforgeError,
-};
-
-/** Rebuild an error a worker reported, of the same typed class, with the same message and fields. */
-export function errorFromData(d: ScanErrorData): Error {
-  const proto = CLASSES[d.name]?.prototype;
-  if (!proto) return Object.assign(new Error(d.message), d.code ? { code: d.code } : {});
-  const e = Object.create(proto) as Error & Record<string, unknown>;
-  Object.defineProperty(e, 'message', { value: d.message, writable: true, configurable: true });
-  e.name = d.name;
-  e.code = d.code;
-  e.exitCode = 1;
-  if (d.pkg !== undefined) e.pkg = d.pkg;
-  if (d.path !== undefined) e.path = d.path;
-  if (d.stack !== undefined) Object.defineProperty(e, 'stack', { value: d.stack, writable: true, configurable: true });
-  return e;
-}
+/** The typed errors an import can raise, rebuilt as such on the main thread. */
+export const SCAN_ERRORS = [RpmFormatError, RpmDigestError, RpmUnsafePathError, PackageImportError, CorruptionError, InvalidInputError, UnsafePathError, CoreforgeError];

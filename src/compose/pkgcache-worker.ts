@@ -4,10 +4,11 @@
  * unpacked at once off the main thread.
  */
 import { parentPort } from 'node:worker_threads';
-import { errorToData, scanPackage, type ScanErrorData, type ScanJob, type ScanResult } from './pkgcache-scan.js';
+import { errorToData, type WorkerErrorData } from '../util/worker-errors.js';
+import { scanPackage, type ScanJob, type ScanResult } from './pkgcache-scan.js';
 
 export type WorkerJob = ScanJob & { id: number };
-export type WorkerReply = { id: number; result: ScanResult } | { id: number; error: ScanErrorData };
+export type WorkerReply = { id: number; result: ScanResult } | { id: number; error: WorkerErrorData };
 
 parentPort?.on('message', (job: WorkerJob) => {
   scanPackage(job).then(

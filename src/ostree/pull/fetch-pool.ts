@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { CoreforgeError, CorruptionError, NotFoundError } from '../../errors.js';
 import { NetworkError } from '../../net/http.js';
+import { errorFromData } from '../../util/worker-errors.js';
 import type { FetchJob, FetchResult } from './fetch-worker.js';
 
 /**
@@ -25,7 +26,7 @@ export class FetchPool {
         if (!p) return;
         this.waiting.delete(r.id);
         this.inflight[i]!--;
-        if ('error' in r) p.reject(toError(r));
+        if ('error' in r) p.reject(errorFromData(r.error, FETCH_ERRORS));
         else p.resolve(r.bytes);
       });
       w.on('error', (e) => this.failWorker(i, e));
@@ -75,17 +76,5 @@ export class FetchPool {
   }
 }
 
-function toError(r: Extract<FetchResult, { error: string }>): Error {
-  if (!r.typed) return Object.assign(new Error(r.error), r.code ? { code: r.code } : {});
-  // the classes callers test with instanceof keep their identity
-  switch (r.code) {
-    case 'ENETWORK':
-      return new NetworkError(r.error, r.status);
-    case 'ENOTFOUND':
-      return new NotFoundError(r.error);
-    case 'ECORRUPT':
-      return new CorruptionError(r.error);
-    default:
-      return new CoreforgeError(r.code ?? 'EIO', r.error);
-  }
-}
+/** The typed errors a fetch can raise, rebuilt as such here. */
+const FETCH_ERRORS = [NetworkError, NotFoundError, CorruptionError, CoreforgeError];

@@ -4,7 +4,7 @@
  * Several requests run at once on this worker's own event loop.
  */
 import { parentPort } from 'node:worker_threads';
-import { isCoreforgeError } from '../../errors.js';
+import { errorToData, type WorkerErrorData } from '../../util/worker-errors.js';
 import { fetchArchiveObject } from './archive-content.js';
 
 export interface FetchJob {
@@ -18,18 +18,11 @@ export interface FetchJob {
   remote: string;
 }
 
-export type FetchResult = { id: number; bytes: number } | { id: number; error: string; code?: string; typed?: boolean; status?: number };
+export type FetchResult = { id: number; bytes: number } | { id: number; error: WorkerErrorData };
 
 parentPort?.on('message', (job: FetchJob) => {
   fetchArchiveObject(job.url, job.checksum, job.path, job.what, job.remote).then(
     (bytes) => parentPort!.postMessage({ id: job.id, bytes } satisfies FetchResult),
-    (e: NodeJS.ErrnoException & { status?: number }) =>
-      parentPort!.postMessage({
-        id: job.id,
-        error: e?.message ?? String(e),
-        ...(e?.code ? { code: e.code } : {}),
-        ...(isCoreforgeError(e) ? { typed: true } : {}),
-        ...(typeof e?.status === 'number' ? { status: e.status } : {}),
-      } satisfies FetchResult),
+    (e: unknown) => parentPort!.postMessage({ id: job.id, error: errorToData(e) } satisfies FetchResult),
   );
 });

@@ -5,7 +5,7 @@
  * import workers, which compress new content while they unpack it, so both
  * produce the same bytes for the same content.
  */
-import { closeSync, createReadStream, createWriteStream, writeSync } from 'node:fs';
+import { closeSync, createReadStream, createWriteStream, openSync, readSync, writeSync } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { createDeflateRaw, deflateRawSync } from 'node:zlib';
 
@@ -36,19 +36,26 @@ export function writeArchiveBody(fd: number, archivePrefix: Uint8Array, content:
 
 /**
  * Header, then the file `src` deflated as one stream, to the new, empty file
- * open as `fd`, which is closed afterwards (for content too large to hold;
- * `first`: its first bytes, for the level probe).
+ * open as `fd`, which is closed afterwards (for content too large to hold).
  */
-export async function writeArchiveFromFile(fd: number, archivePrefix: Uint8Array, src: string, first: Uint8Array, level: number): Promise<void> {
+export async function writeArchiveFromFile(fd: number, archivePrefix: Uint8Array, src: string, level: number): Promise<void> {
+  let probed: number;
   try {
     writeAll(fd, archivePrefix);
+    const first = Buffer.allocUnsafe(PROBE);
+    const sfd = openSync(src, 'r');
+    try {
+      probed = levelFor(first.subarray(0, readSync(sfd, first, 0, PROBE, 0)), level);
+    } finally {
+      closeSync(sfd);
+    }
   } catch (e) {
     closeSync(fd);
     throw e;
   }
   await pipeline(
     createReadStream(src, { highWaterMark: 1024 * 1024 }),
-    createDeflateRaw({ level: levelFor(first, level), chunkSize: 256 * 1024 }),
+    createDeflateRaw({ level: probed, chunkSize: 256 * 1024 }),
     createWriteStream('', { fd, start: archivePrefix.length, autoClose: true }),
   );
 }

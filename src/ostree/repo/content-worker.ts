@@ -81,11 +81,9 @@ async function handle(job: ContentJob): Promise<ContentResult> {
     }
     // large file: hash pass, then a streaming deflate pass only if the object is new
     const buf = Buffer.allocUnsafe(CHUNK);
-    let first: Buffer | null = null;
     for (let pos = 0; pos < job.size; ) {
       const n = readSync(fd, buf, 0, Math.min(CHUNK, job.size - pos), pos);
       if (n === 0) break;
-      if (pos === 0) first = Buffer.from(buf.subarray(0, n));
       h.update(buf.subarray(0, n));
       pos += n;
     }
@@ -94,7 +92,7 @@ async function handle(job: ContentJob): Promise<ContentResult> {
     const out = openStaged(job, csum);
     if (!out) return { id: job.id, checksum: csum, staged: false, size: job.size };
     // one raw deflate stream over the whole file; this worker's own event loop runs it
-    await writeArchiveFromFile(out.fd, job.archivePrefix, job.path, first ?? Buffer.alloc(0), job.level);
+    await writeArchiveFromFile(out.fd, job.archivePrefix, job.path, job.level);
     return { id: job.id, checksum: csum, staged: true, size: job.size };
   } finally {
     closeSync(fd);

@@ -109,13 +109,8 @@ interface PayloadPlan {
   payloadDigest: { hash: Hash; want: string; name: string } | null;
   /** Hash of the decompressed archive (PAYLOADDIGESTALT), or null. */
   archiveDigest: { hash: Hash; want: string; name: string } | null;
-  /** The entry being read, for messages. */
+  /** The entry being read (set by the parser), for messages. */
   current: string;
-  decoder: PayloadDecoder | null;
-  /** Decoded chunks of the last compressed chunk not yet handed to the parser (decoding is lazy: a bomb never piles up). */
-  pending: Iterator<Buffer> | null;
-  /** The compressed input has ended. */
-  eof: boolean;
 }
 
 function planPayload(headers: RpmPackageHeaders, opts: OpenPayloadOptions): PayloadPlan {
@@ -136,9 +131,6 @@ function planPayload(headers: RpmPackageHeaders, opts: OpenPayloadOptions): Payl
     payloadDigest: wantPd ? { hash: createHash(pdAlgo.node), want: pd.digests[0]!, name: pdAlgo.name } : null,
     archiveDigest: wantAlt ? { hash: createHash(pdAlgo.node), want: pd.alt[0]!, name: pdAlgo.name } : null,
     current: '',
-    decoder: null,
-    pending: null,
-    eof: false,
   };
 }
 
@@ -285,51 +277,76 @@ function* parseArchive(plan: PayloadPlan, opts: OpenPayloadOptions, q: ByteQueue
   }
 }
 
-function newQueue(plan: PayloadPlan): ByteQueue {
-  return new ByteQueue((off) => plan.corrupt(`truncated archive at uncompressed offset ${off}${plan.current ? ` (in ${plan.current})` : ''}`));
-}
+/** ArchiveReader.step() wants the next compressed chunk. */
+const NEED_COMPRESSED = Symbol('need compressed input');
+type ReaderEvent = EntryInfo | Buffer | typeof ENTRY_END | typeof NEED_COMPRESSED | null;
 
 /**
- * Starts decoding the next compressed chunk (null: there is no more); the
- * payload digest sees it.
+ * One package's archive being read: the parser over a byte queue, fed
+ * lazily by the payload decoder (one decoded chunk at a time, so a bomb
+ * never piles up). Drivers call step() and, when it answers NEED_COMPRESSED,
+ * feed() the next compressed chunk (null when there is no more); step()
+ * answers null at the end.
  */
-function pushCompressed(plan: PayloadPlan, chunk: Buffer | null): void {
-  const decoder = (plan.decoder ??= decoderFor(plan, chunk ?? Buffer.alloc(0)));
-  if (chunk) plan.payloadDigest?.hash.update(chunk);
-  plan.pending = decoder.decode(chunk ?? Buffer.alloc(0), chunk === null);
-  plan.eof = chunk === null;
-}
+class ArchiveReader {
+  readonly plan: PayloadPlan;
+  private readonly q: ByteQueue;
+  private readonly events: Generator<ParserEvent, void, void>;
+  private decoder: PayloadDecoder | null = null;
+  /** Decoded chunks of the last compressed chunk not yet handed to the parser. */
+  private pending: Iterator<Buffer> | null = null;
+  private eof = false;
 
-/**
- * Moves one decoded chunk into `q` (or, after the last, checks the digests
- * and ends `q`). False when the next compressed chunk is needed first.
- */
-function pumpDecoded(plan: PayloadPlan, q: ByteQueue): boolean {
-  if (!plan.pending) return false;
-  const r = plan.pending.next();
-  if (!r.done) {
-    plan.archiveDigest?.hash.update(r.value);
-    q.push(r.value);
+  constructor(headers: RpmPackageHeaders, opts: OpenPayloadOptions) {
+    const plan = planPayload(headers, opts);
+    this.plan = plan;
+    this.q = new ByteQueue((off) => plan.corrupt(`truncated archive at uncompressed offset ${off}${plan.current ? ` (in ${plan.current})` : ''}`));
+    this.events = parseArchive(plan, opts, this.q);
+  }
+
+  step(): ReaderEvent {
+    for (;;) {
+      const r = this.events.next();
+      if (r.done) return null;
+      if (r.value !== NEED_INPUT) return r.value;
+      if (!this.pumpDecoded()) return NEED_COMPRESSED;
+    }
+  }
+
+  /** The next compressed chunk (null: there is no more); the payload digest sees it. */
+  feed(chunk: Buffer | null): void {
+    const { plan } = this;
+    const input = chunk ?? Buffer.alloc(0);
+    // the first bytes tell the compressor when the header does not
+    this.decoder ??= new PayloadDecoder(normaliseCompressor(plan.headers.header.payloadCompressor, input, plan.pkg), plan.pkg);
+    if (chunk) plan.payloadDigest?.hash.update(chunk);
+    this.pending = this.decoder.decode(input, chunk === null);
+    this.eof = chunk === null;
+  }
+
+  /** Moves one decoded chunk into the queue (or, after the last, checks the digests and ends it); false when input is needed. */
+  private pumpDecoded(): boolean {
+    if (!this.pending) return false;
+    const r = this.pending.next();
+    if (!r.done) {
+      this.plan.archiveDigest?.hash.update(r.value);
+      this.q.push(r.value);
+      return true;
+    }
+    this.pending = null;
+    if (!this.eof) return false;
+    checkDigest(this.plan, 'payloadDigest');
+    checkDigest(this.plan, 'archiveDigest');
+    this.q.end();
     return true;
   }
-  plan.pending = null;
-  if (!plan.eof) return false;
-  checkDigest(plan, 'payloadDigest');
-  checkDigest(plan, 'archiveDigest');
-  q.end();
-  return true;
+
+  staleRead(path: string): RpmFormatError {
+    return new RpmFormatError(this.plan.pkg, `${path}: content read after moving to the next payload entry`);
+  }
 }
 
 type EntryState = { v: 'new' | 'reading' | 'done' | 'stale' };
-
-function staleRead(plan: PayloadPlan, path: string): RpmFormatError {
-  return new RpmFormatError(plan.pkg, `${path}: content read after moving to the next payload entry`);
-}
-
-/** The decoder for a payload whose first compressed chunk is `first` (sniffed when the header names no compressor). */
-function decoderFor(plan: PayloadPlan, first: Buffer): PayloadDecoder {
-  return new PayloadDecoder(normaliseCompressor(plan.headers.header.payloadCompressor, first, plan.pkg), plan.pkg);
-}
 
 async function* bufferChunks(b: Buffer): AsyncGenerator<Buffer> {
   const step = 1 << 20;
@@ -354,18 +371,13 @@ export async function* openPayload(input: string | Buffer | AsyncIterable<Buffer
       ? bufferChunks(input.subarray(headers.layout.payloadStart))
       : createReadStream(input, { start: headers.layout.payloadStart, highWaterMark: 256 * 1024 });
   }
-  const plan = planPayload(headers, opts);
-  const q = newQueue(plan);
+  const reader = new ArchiveReader(headers, opts);
   const src = compressed[Symbol.asyncIterator]();
-  const events = parseArchive(plan, opts, q);
-  const next = async (): Promise<EntryInfo | Buffer | typeof ENTRY_END | null> => {
-    for (;;) {
-      const r = events.next();
-      if (r.done) return null;
-      if (r.value !== NEED_INPUT) return r.value;
-      if (pumpDecoded(plan, q)) continue;
+  const next = async (): Promise<Exclude<ReaderEvent, typeof NEED_COMPRESSED>> => {
+    for (let ev = reader.step(); ; ev = reader.step()) {
+      if (ev !== NEED_COMPRESSED) return ev;
       const c = await src.next();
-      pushCompressed(plan, c.done ? null : c.value);
+      reader.feed(c.done ? null : c.value);
     }
   };
   try {
@@ -373,7 +385,7 @@ export async function* openPayload(input: string | Buffer | AsyncIterable<Buffer
       const info = ev as EntryInfo;
       const state: EntryState = { v: 'new' };
       const content = async function* (): AsyncGenerator<Buffer> {
-        if (state.v === 'stale') throw staleRead(plan, info.path);
+        if (state.v === 'stale') throw reader.staleRead(info.path);
         if (state.v !== 'new') return;
         state.v = 'reading';
         for (let c = await next(); c !== ENTRY_END; c = await next()) yield c as Buffer;
@@ -411,18 +423,13 @@ function* fileChunks(path: string, start: number): Generator<Buffer, void, void>
  * promise per chunk); the same entries and checks as openPayload.
  */
 export function* readPayloadSync(rpmPath: string, headers: RpmPackageHeaders, opts: Omit<OpenPayloadOptions, 'headers'> = {}): Generator<SyncPayloadEntry, void, void> {
-  const plan = planPayload(headers, opts);
-  const q = newQueue(plan);
+  const reader = new ArchiveReader(headers, opts);
   const src = fileChunks(rpmPath, headers.layout.payloadStart);
-  const events = parseArchive(plan, opts, q);
-  const next = (): EntryInfo | Buffer | typeof ENTRY_END | null => {
-    for (;;) {
-      const r = events.next();
-      if (r.done) return null;
-      if (r.value !== NEED_INPUT) return r.value;
-      if (pumpDecoded(plan, q)) continue;
+  const next = (): Exclude<ReaderEvent, typeof NEED_COMPRESSED> => {
+    for (let ev = reader.step(); ; ev = reader.step()) {
+      if (ev !== NEED_COMPRESSED) return ev;
       const c = src.next();
-      pushCompressed(plan, c.done ? null : c.value);
+      reader.feed(c.done ? null : c.value);
     }
   };
   try {
@@ -430,7 +437,7 @@ export function* readPayloadSync(rpmPath: string, headers: RpmPackageHeaders, op
       const info = ev as EntryInfo;
       const state: EntryState = { v: 'new' };
       const content = function* (): Generator<Buffer> {
-        if (state.v === 'stale') throw staleRead(plan, info.path);
+        if (state.v === 'stale') throw reader.staleRead(info.path);
         if (state.v !== 'new') return;
         state.v = 'reading';
         for (let c = next(); c !== ENTRY_END; c = next()) yield c as Buffer;

@@ -65,7 +65,6 @@ const SYNC_EVERY = 64 * 1024 * 1024;
  */
 class TarSink {
   readonly hash = createHash('sha256');
-  size = 0;
   private readonly bufs: Buffer[];
   private cur = 0;
   private used = 0;
@@ -87,6 +86,11 @@ class TarSink {
     this.bufs = direct ? [native().alignedBuffer(FLUSH_AT), native().alignedBuffer(FLUSH_AT)] : [Buffer.allocUnsafe(FLUSH_AT), Buffer.allocUnsafe(FLUSH_AT)];
   }
 
+  /** Bytes of tar so far. */
+  get size(): number {
+    return this.pos + this.used;
+  }
+
   private get buf(): Buffer {
     return this.bufs[this.cur]!;
   }
@@ -99,7 +103,6 @@ class TarSink {
       this.used += n;
       off += n;
     }
-    this.size += chunk.length;
   }
 
   async zeros(n: number): Promise<void> {
@@ -110,7 +113,6 @@ class TarSink {
       this.used += k;
       left -= k;
     }
-    this.size += n;
   }
 
   /** A file entry whose content is the file at `path`: header (with its size), bytes, padding. */
@@ -131,7 +133,6 @@ class TarSink {
         this.used += n;
         pos += n;
       }
-      this.size += size;
       await this.zeros(padding(size));
     } finally {
       closeSync(fd);

@@ -1,6 +1,9 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, renameSync, rmSync, symlinkSync, unlinkSync, writeFileSync, chmodSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { spawnSync } from 'node:child_process';
+import { native } from '../native/index.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RpmBuilder, rpmbuildAvailable } from '../rpm/testing/rpmbuild.js';
@@ -9,7 +12,7 @@ import { ObjectType } from '../ostree/objects/types.js';
 import { PkgCache, cachedFileChecksum } from './pkgcache.js';
 import { assembleRoot, FileConflictError } from './assemble.js';
 import { composePackage, kitchenSinkSpec } from './pkgfixtures.test-helper.js';
-import type { CachedPackage } from './types.js';
+import type { CachedPackage, DevinoCache } from './types.js';
 
 const skip = !rpmbuildAvailable() && 'rpmbuild not installed';
 
@@ -23,6 +26,26 @@ function walkFiles(root: string, rel = ''): string[] {
   }
   return out;
 }
+
+/** Everything a later step or the commit can see of a tree: type, mode, content (inode for hardlinks), target, xattrs. */
+function snapshot(root: string): string[] {
+  const out: string[] = [];
+  const walk = (rel: string): void => {
+    for (const n of readdirSync(join(root, rel)).sort()) {
+      const p = `${rel}/${n}`;
+      const full = join(root, p);
+      const st = lstatSync(full, { bigint: true });
+      const xattrs = st.isSymbolicLink() ? '' : native().listXattrs(full).sort().map((x) => `${x}=${native().getXattr(full, x)?.toString('hex')}`).join(',');
+      const what = st.isDirectory() ? 'dir' : st.isSymbolicLink() ? `link->${readlinkSync(full)}` : st.nlink > 1n ? `hardlink ino ${st.ino}` : `copy ${createHash('sha256').update(readFileSync(full)).digest('hex')}`;
+      out.push(`${p} ${(Number(st.mode) & 0o7777).toString(8)} ${what} ${xattrs}`);
+      if (st.isDirectory()) walk(p);
+    }
+  };
+  walk('');
+  return out;
+}
+
+const devinoChecksums = (d: DevinoCache): string[] => [...d].map(([k, v]) => `${k} ${v.checksum}`).sort();
 
 describe('assembleRoot', { skip }, () => {
   let b: RpmBuilder;
@@ -112,6 +135,54 @@ describe('assembleRoot', { skip }, () => {
     await assembleRoot(cache, [kitchen, extra.get('tp-implied')!], dest);
     assert.equal(lstatSync(join(dest, 'usr/lib/tp/odd')).mode & 0o7777, 0o750);
     assert.equal(lstatSync(join(dest, 'usr/lib/tp/odd/implied')).isFile(), true);
+  });
+
+  it('recycles a previous root into exactly what a fresh assemble gives, whatever that root holds', async () => {
+    const setA = [kitchen, other];
+    const setB = [kitchen, extra.get('tp-implied')!];
+    const fresh = join(work, 'fresh-b');
+    const { devino: freshDevino } = await assembleRoot(cache, setB, fresh);
+    for (const withIndex of [true, false]) {
+      const prev = join(work, `prev-${withIndex}`);
+      const { devino: prevDevino } = await assembleRoot(cache, setA, prev);
+      // what a finished build leaves: /etc in /usr/etc, plus what scriptlets and postprocess added or replaced
+      renameSync(join(prev, 'etc'), join(prev, 'usr/etc'));
+      mkdirSync(join(prev, 'usr/share/rpm'), { recursive: true });
+      writeFileSync(join(prev, 'usr/share/rpm/rpmdb.sqlite'), 'db');
+      unlinkSync(join(prev, 'usr/lib/tp/h2'));
+      mkdirSync(join(prev, 'usr/lib/tp/h2')); // a directory where a file is planned
+      writeFileSync(join(prev, 'usr/lib/tp/h2/inside'), 'x');
+      rmSync(join(prev, 'usr/lib/tp/odd'), { recursive: true });
+      writeFileSync(join(prev, 'usr/lib/tp/odd'), 'a file where a directory is planned');
+      unlinkSync(join(prev, 'usr/bin/tp-link'));
+      symlinkSync('elsewhere', join(prev, 'usr/bin/tp-link'));
+      const big = join(prev, 'usr/lib/tp/big');
+      copyFileSync(big, `${big}.copy`);
+      renameSync(`${big}.copy`, big); // same content, another inode: must be the object's again
+      native().setXattr(join(prev, 'usr/lib/tp'), 'user.junk', Buffer.from('1'));
+      native().setXattr(join(prev, 'usr/etc/tp/empty'), 'user.junk', Buffer.from('2'));
+      writeFileSync(Buffer.from(`${prev}/usr/bad-\xff-name`, 'latin1'), 'not UTF-8');
+      assert.equal(spawnSync('mkfifo', [join(prev, 'usr/fifo')]).status, 0);
+      mkdirSync(join(prev, 'usr/share/locked/deeper'), { recursive: true });
+      writeFileSync(join(prev, 'usr/share/locked/deeper/f'), 'x');
+      chmodSync(join(prev, 'usr/share/locked/deeper'), 0o555);
+      chmodSync(join(prev, 'usr/share/locked'), 0);
+      chmodSync(join(prev, 'usr/lib'), 0o555);
+
+      const dest = join(work, `recycled-${withIndex}`);
+      const { devino, recycled } = await assembleRoot(cache, setB, dest, { reuse: { root: prev, devino: withIndex ? prevDevino : new Map() } });
+      assert.equal(existsSync(prev), false, 'the previous root was taken, not copied');
+      assert.deepEqual(snapshot(dest), snapshot(fresh));
+      assert.deepEqual(devinoChecksums(devino), devinoChecksums(freshDevino));
+      assert.ok(recycled && recycled.keptFiles >= 5 && recycled.keptDirs >= 8 && recycled.removed >= 8, JSON.stringify(recycled));
+    }
+  });
+
+  it('assembles from scratch when the root to recycle is gone', async () => {
+    const dest = join(work, 'no-prev');
+    const r = await assembleRoot(cache, [kitchen], dest, { reuse: { root: join(work, 'missing'), devino: new Map() } });
+    assert.equal(r.recycled, undefined);
+    assert.equal(lstatSync(join(dest, 'usr/lib/tp/big')).isFile(), true);
   });
 
   it('refuses a non-empty destination', async () => {

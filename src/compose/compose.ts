@@ -3,7 +3,7 @@
  * src/compose/README.md lays out. Each step is its own module; this file only
  * sequences them and owns the build's scratch directory.
  */
-import { existsSync, promises as fsp } from 'node:fs';
+import { existsSync, lstatSync, promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigRepo } from '../config/configrepo.js';
 import { fetchForBuild } from '../fetch/fetch.js';
@@ -14,11 +14,12 @@ import { defaultTimestamp } from '../ostree/commit/write-commit.js';
 import { ObjectType } from '../ostree/objects/types.js';
 import { randomName } from '../util/fs.js';
 import { CoreforgeError, InvalidInputError, UnsupportedError } from '../errors.js';
-import type { ComposePackage, ComposeProgress, FileMetaMap } from './types.js';
+import type { ComposePackage, ComposeProgress, DevinoCache, FileMetaMap } from './types.js';
 import { sandboxAvailable, withRootOverlay } from './sandbox.js';
 import { runScriptlets } from './scriptlets.js';
 import { PkgCache } from './pkgcache.js';
 import { assembleRoot } from './assemble.js';
+import { keepRoot, takePreviousRoot } from './previous-root.js';
 import { commitRootfs } from './commit-rootfs.js';
 import { applyOverlays, composeLayers } from './overlays.js';
 import { postprocess, removeFromPackages } from './postprocess.js';
@@ -74,13 +75,21 @@ export async function readComposePackages(paths: Map<string, string>): Promise<C
   return out;
 }
 
-/** The build's working area under tmp/ — removed when the build ends, whatever happens. */
-export async function withScratch<T>(buildDir: string, fn: (dir: string) => Promise<T>): Promise<T> {
+/**
+ * The build's working area under tmp/ — removed when the build ends, whatever happens; `keep` may first move
+ * what the next build reuses out of it.
+ */
+export async function withScratch<T>(buildDir: string, fn: (dir: string) => Promise<T>, keep?: (dir: string) => void): Promise<T> {
   const dir = join(buildDir, 'tmp', randomName('compose'));
   await fsp.mkdir(dir, { recursive: true });
   try {
     return await fn(dir);
   } finally {
+    try {
+      keep?.(dir);
+    } catch {
+      // only an optimisation: the next build assembles from scratch
+    }
     await fsp.rm(dir, { recursive: true, force: true }).catch(() => undefined);
   }
 }
@@ -159,6 +168,7 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
   const previousPw: PreviousPwGrp | null = parent ? await readPreviousPwGrp(repo, parent) : null;
 
   let pkgStats: BuildResult['packages'];
+  let devino: DevinoCache = new Map();
   const commit = await withScratch(o.buildDir, async (work) => {
     const rootfs = join(work, 'rootfs');
     const scratch = join(work, 'scratch');
@@ -172,7 +182,8 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
     pkgStats = { total: pkgs.length, unpacked: cache.lastStats?.imported ?? 0, cached: cache.lastStats?.cached ?? 0 };
 
     progress({ phase: 'assemble' });
-    const { devino } = await assembleRoot(cache, cached, rootfs, { onProgress: progress });
+    // the previous build's root is recycled, and this one's kept for the next (previous-root.ts)
+    ({ devino } = await assembleRoot(cache, cached, rootfs, { onProgress: progress, reuse: takePreviousRoot(o.buildDir, work) }));
     const meta: FileMetaMap = new Map();
     const locked = await unlockTree(rootfs);
     await applyOverlays(rootfs, layers, meta);
@@ -232,6 +243,9 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
       return existsSync(p) ? p : null;
     };
     return commitRootfs(repo, finalRoot, { devino, meta: mergeFileMetaMaps(lockedNow, owners, meta, labels), branch: ref, parent, metadata, timestamp, onProgress: progress, prefilled });
+  }, (work) => {
+    const root = ['final', 'rootfs'].map((n) => join(work, n)).find((p) => lstatSync(join(p, 'usr'), { throwIfNoEntry: false })?.isDirectory());
+    if (root) keepRoot(o.buildDir, work, root, devino);
   });
 
   progress({ phase: 'artifacts' });

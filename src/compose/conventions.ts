@@ -14,7 +14,7 @@
  *    hooks called at rpm-ostree's points.
  */
 import { PasswdDb } from './passwd.js';
-import { promises as fsp, type Stats } from 'node:fs';
+import { promises as fsp, readdirSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
 import { InvalidInputError, UnsupportedError, isErrno } from '../errors.js';
 import type { LoadedTreefile, Treefile } from '../config/treefile/types.js';
@@ -137,8 +137,9 @@ export async function postprocessUseradd(root: string): Promise<void> {
 export async function postprocessDevices(root: string, ignoreDevices: boolean, log: Log = () => {}): Promise<{ whiteouts: number; devices: number }> {
   let whiteouts = 0;
   let devices = 0;
+  // the whole tree: synchronous readdir (a thread-pool round trip per directory costs more than the call)
   const walk = async (dir: string, rel: string): Promise<void> => {
-    for (const ent of await fsp.readdir(dir, { withFileTypes: true })) {
+    for (const ent of readdirSync(dir, { withFileTypes: true })) {
       const p = join(dir, ent.name);
       if (ent.isDirectory()) {
         await walk(p, `${rel}/${ent.name}`);

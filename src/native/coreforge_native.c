@@ -1,8 +1,9 @@
 /*
  * The few Linux syscalls Node.js does not expose and ostree needs:
  * extended attributes (bare-user repos keep ownership in user.ostreemeta),
- * flock (repository locking), and syncfs (one flush per transaction); and
- * RPM payload decoders (decoders.c).
+ * flock (repository locking), and syncfs (one flush per transaction); RPM
+ * payload decoders (decoders.c); a write that hashes on the thread pool
+ * (hashwrite.c).
  */
 #define _GNU_SOURCE
 #include <node_api.h>
@@ -14,9 +15,12 @@
 #include <sys/file.h>
 #include <sys/types.h>
 #include <sys/xattr.h>
+#include <dirent.h>
+#include <stdint.h>
 #include <unistd.h>
 
 #include "decoders.h"
+#include "hashwrite.h"
 
 #define CHECK(call) do { if ((call) != napi_ok) { napi_throw_error(env, NULL, "napi call failed: " #call); return NULL; } } while (0)
 
@@ -247,6 +251,128 @@ static napi_value aligned_buffer(napi_env env, napi_callback_info info) {
   return buf;
 }
 
+/* Is s[0..n) well-formed UTF-8 (no overlongs, surrogates or code points above U+10FFFF)? */
+static int valid_utf8(const unsigned char *s, size_t n) {
+  size_t i = 0;
+  while (i < n) {
+    unsigned char c = s[i];
+    if (c < 0x80) { i++; continue; }
+    size_t len;
+    uint32_t cp;
+    if ((c & 0xe0) == 0xc0) { len = 2; cp = c & 0x1f; }
+    else if ((c & 0xf0) == 0xe0) { len = 3; cp = c & 0x0f; }
+    else if ((c & 0xf8) == 0xf0) { len = 4; cp = c & 0x07; }
+    else return 0;
+    if (i + len > n) return 0;
+    for (size_t k = 1; k < len; k++) {
+      if ((s[i + k] & 0xc0) != 0x80) return 0;
+      cp = (cp << 6) | (s[i + k] & 0x3f);
+    }
+    if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return 0;
+    i += len;
+  }
+  return 1;
+}
+
+/*
+ * readdirIno(path) -> [names, kinds, inos]: the entries of a directory
+ * (without . and ..) with getdents' d_type and d_ino, so that a walk needs
+ * no lstat per entry. names: when every name is UTF-8, one string of them
+ * separated by NULs (one string is far cheaper to hand over than thousands);
+ * otherwise an array, where a name that is not UTF-8 is its bytes as a
+ * latin1 string and has 0x80 set in its kind. kinds[i] is d_type (DT_DIR 4,
+ * DT_REG 8, DT_LNK 10, DT_UNKNOWN 0, ...). inos is a Float64Array (exact
+ * below 2^53).
+ */
+static napi_value readdir_ino(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  char *path = get_string(env, argv[0]);
+  if (!path) return NULL;
+  DIR *d = opendir(path);
+  if (!d) {
+    int err = errno;
+    napi_value r = throw_errno(env, err, "opendir", path);
+    free(path);
+    return r;
+  }
+  size_t cap = 64, n = 0;
+  char **names = malloc(cap * sizeof *names);
+  unsigned char *kinds = malloc(cap);
+  double *inos = malloc(cap * sizeof *inos);
+  struct dirent *e;
+  errno = 0;
+  while ((e = readdir(d)) != NULL) {
+    if (e->d_name[0] == '.' && (e->d_name[1] == 0 || (e->d_name[1] == '.' && e->d_name[2] == 0))) continue;
+    if (n == cap) {
+      cap *= 2;
+      names = realloc(names, cap * sizeof *names);
+      kinds = realloc(kinds, cap);
+      inos = realloc(inos, cap * sizeof *inos);
+    }
+    names[n] = strdup(e->d_name);
+    kinds[n] = e->d_type;
+    inos[n] = (double)e->d_ino;
+    n++;
+  }
+  int err = errno;
+  closedir(d);
+  napi_value result = NULL;
+  if (err) {
+    result = throw_errno(env, err, "readdir", path);
+  } else {
+    napi_value arr, kbuf, ab, ta;
+    void *kdata, *idata;
+    /* all names UTF-8 (the norm): one string, NUL-separated, split by the caller; else one string per name */
+    size_t total = 0;
+    int all_valid = 1;
+    for (size_t i = 0; i < n; i++) {
+      size_t l = strlen(names[i]);
+      total += l + 1;
+      if (!valid_utf8((const unsigned char *)names[i], l)) {
+        kinds[i] |= 0x80;
+        all_valid = 0;
+      }
+    }
+    if (all_valid) {
+      char *joined = malloc(total ? total : 1);
+      size_t off = 0;
+      for (size_t i = 0; i < n; i++) {
+        size_t l = strlen(names[i]);
+        memcpy(joined + off, names[i], l);
+        off += l;
+        if (i + 1 < n) joined[off++] = 0;
+      }
+      napi_create_string_utf8(env, joined, off, &arr);
+      free(joined);
+    } else {
+      napi_create_array_with_length(env, n, &arr);
+      for (size_t i = 0; i < n; i++) {
+        size_t l = strlen(names[i]);
+        napi_value s;
+        if (kinds[i] & 0x80) napi_create_string_latin1(env, names[i], l, &s);
+        else napi_create_string_utf8(env, names[i], l, &s);
+        napi_set_element(env, arr, (uint32_t)i, s);
+      }
+    }
+    napi_create_buffer_copy(env, n, kinds, &kdata, &kbuf);
+    napi_create_arraybuffer(env, n * sizeof(double), &idata, &ab);
+    if (n) memcpy(idata, inos, n * sizeof(double));
+    napi_create_typedarray(env, napi_float64_array, n, ab, 0, &ta);
+    napi_create_array_with_length(env, 3, &result);
+    napi_set_element(env, result, 0, arr);
+    napi_set_element(env, result, 1, kbuf);
+    napi_set_element(env, result, 2, ta);
+  }
+  for (size_t i = 0; i < n; i++) free(names[i]);
+  free(names);
+  free(kinds);
+  free(inos);
+  free(path);
+  return result;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
     {"listXattrs", NULL, list_xattrs, NULL, NULL, NULL, napi_default, NULL},
@@ -256,8 +382,12 @@ static napi_value init(napi_env env, napi_value exports) {
     {"flock", NULL, do_flock, NULL, NULL, NULL, napi_default, NULL},
     {"syncfs", NULL, do_syncfs, NULL, NULL, NULL, napi_default, NULL},
     {"alignedBuffer", NULL, aligned_buffer, NULL, NULL, NULL, napi_default, NULL},
+    {"readdirIno", NULL, readdir_ino, NULL, NULL, NULL, napi_default, NULL},
     {"createDecoder", NULL, native_create_decoder, NULL, NULL, NULL, napi_default, NULL},
     {"decode", NULL, native_decode, NULL, NULL, NULL, napi_default, NULL},
+    {"sha256Create", NULL, native_sha256_create, NULL, NULL, NULL, napi_default, NULL},
+    {"sha256Digest", NULL, native_sha256_digest, NULL, NULL, NULL, napi_default, NULL},
+    {"hashWrite", NULL, native_hash_write, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

@@ -13,6 +13,11 @@ export interface Native {
   /** Non-blocking flock; false when another holder conflicts. */
   flock(fd: number, op: 'sh' | 'ex' | 'un'): boolean;
   syncfs(fd: number): void;
+  /**
+   * A directory's entries (no . and ..) with getdents' d_type and d_ino: [names, kinds, inos]; use readDirEntries
+   * (readdir.ts), which splits `names` (one NUL-separated string when all are UTF-8).
+   */
+  readdirIno(path: string): [names: string | string[], kinds: Buffer, inos: Float64Array];
   /** A zero-filled Buffer of `size` bytes at a 4096-byte aligned address (for O_DIRECT writes). */
   alignedBuffer(size: number): Buffer;
   /** A streaming decoder (zstd, xz, lzma, bzip2, gzip) that refuses to need more than `memLimit` bytes (0: no limit). */
@@ -22,7 +27,20 @@ export interface Native {
    * `final`: no input follows. Throws (code ECORRUPT) on corrupt or, when final, truncated data.
    */
   decode(handle: DecoderHandle, input: Buffer, offset: number, output: Buffer, final: boolean): [number, number, boolean];
+  /** A running SHA-256 (OpenSSL's, as linked into Node). */
+  sha256Create(): Sha256Handle;
+  /** The 32-byte digest; the handle cannot be used afterwards. */
+  sha256Digest(handle: Sha256Handle): Buffer;
+  /**
+   * On the thread pool: feed buffer[0..hashLength) to `sha` (if given), then, unless fd is -1, write
+   * buffer[0..length) at `position` (short writes continued). One call per handle at a time; the buffer must not
+   * change until it settles.
+   */
+  hashWrite(fd: number, buffer: Buffer, length: number, position: number, sha: Sha256Handle | null, hashLength: number): Promise<void>;
 }
+
+/** An opaque native SHA-256 state. */
+export type Sha256Handle = { readonly __sha256: unique symbol };
 
 /** An opaque native decoder state (freed by the garbage collector). */
 export type DecoderHandle = { readonly __decoder: unique symbol };

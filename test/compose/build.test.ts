@@ -226,6 +226,19 @@ test('reproducible: same config, lockfile and SOURCE_DATE_EPOCH give the same co
   }
   assert.equal(commits[0], commits[1]);
 
+  // a forced rebuild recycles the previous build's root (assemble.ts): the same commit as one assembled from scratch
+  const rebuilt: string[] = [];
+  for (const [name, recycle] of [['b-repro1', true], ['b-repro2', false]] as const) {
+    const bd = join(work, name);
+    assert.equal(existsSync(join(bd, 'tmp', 'previous-build', 'root', 'usr')), true, 'a build keeps its root for the next');
+    if (!recycle) rmSync(join(bd, 'tmp', 'previous-build'), { recursive: true });
+    const r = await cfIn(bd, ['build', '--force', '--version', '40.1', '--json']);
+    assert.equal(r.status, 0, r.stderr);
+    rebuilt.push(JSON.parse(r.stdout).commit);
+  }
+  assert.notEqual(rebuilt[0], commits[0]);
+  assert.equal(rebuilt[0], rebuilt[1]);
+
   // an unprivileged user: ownership and modes come from the RPM headers, not from chown on disk
   const nobody = { uid: 65534, gid: 65534 };
   if (process.getuid?.() !== 0) return;

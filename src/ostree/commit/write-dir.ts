@@ -1,4 +1,5 @@
-import { lstatSync, promises as fsp, readdirSync, realpathSync } from 'node:fs';
+import { lstatSync, promises as fsp, realpathSync } from 'node:fs';
+import { DT_REG, NOT_UTF8, direntInoIsStIno, readDirEntries } from '../../native/readdir.js';
 import { join } from 'node:path';
 import { CoreforgeError, CorruptionError, InvalidInputError, isErrno } from '../../errors.js';
 import { TaskPool } from '../../util/fs.js';
@@ -151,16 +152,6 @@ function realpathOrNull(p: string): string | null {
   }
 }
 
-const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
-
-/** A directory entry name; ostree rejects names that are not UTF-8 (node would silently mangle them). */
-function utf8Name(raw: Buffer, dir: string): string {
-  try {
-    return strictUtf8.decode(raw);
-  } catch {
-    throw new InvalidInputError(`Invalid UTF-8 in filename ${raw.toString('latin1')} (in ${dir})`);
-  }
-}
 
 /**
  * Commit the contents of directory `dir` into `mtree` (ostree's
@@ -200,20 +191,32 @@ export async function writeDirectoryToMtree(tx: Transaction, dir: string, mtree:
   const ownStaging = realpathSync(tx.stagingDir);
   const isOwnStaging = (name: string, fsPath: string): boolean => name.startsWith('staging-') && realpathOrNull(fsPath) === ownStaging;
 
+  // With a devino cache, getdents' d_ino finds hardlinked files without an lstat each, where d_ino is st_ino and
+  // the tree is one file system (a tree with mounts in it is not committed with a devino cache).
+  const inoDev = mod.devino && mod.devino.cache.size > 0 && direntInoIsStIno(dir) ? String(lstatSync(dir, { bigint: true }).dev) : null;
+
   const walk = async (fsDir: string, relDir: string, node: MutableTree): Promise<void> => {
     // synchronous, like the lstat of each entry (see lstatEntry)
-    const names = readdirSync(fsDir, { encoding: 'buffer' }).map((raw) => utf8Name(raw, fsDir)).sort();
-    for (const name of names) {
+    const ents = readDirEntries(fsDir);
+    const order = ents.names.map((n, i) => {
+      if (ents.kinds[i]! & NOT_UTF8) throw new InvalidInputError(`Invalid UTF-8 in filename ${n} (in ${fsDir})`);
+      return i;
+    });
+    order.sort((a, b) => (ents.names[a]! < ents.names[b]! ? -1 : ents.names[a]! > ents.names[b]! ? 1 : 0));
+    for (const i of order) {
       if (pool.failed) return;
+      const name = ents.names[i]!;
       const fsPath = join(fsDir, name);
       const path = relDir === '/' ? `/${name}` : `${relDir}/${name}`;
-      const st = lstatEntry(fsPath, Boolean(mod.devino));
-      const fmt = st.mode & S_IFMT;
       // a file hardlinked from a repository: its metadata is the object's, not the checkout's
-      const entry = fmt === S_IFREG && mod.devino ? mod.devino.cache.get(st.devino!) : undefined;
+      const known = inoDev !== null && ents.kinds[i] === DT_REG ? mod.devino!.cache.get(`${inoDev}:${ents.inos[i]!}`) : undefined;
+      let stat: EntryStat | null = known?.header ? null : lstatEntry(fsPath, Boolean(mod.devino));
+      const lstatNow = (): EntryStat => (stat ??= lstatEntry(fsPath, false));
+      const fmt = stat ? stat.mode & S_IFMT : S_IFREG;
+      const entry = known?.header ? known : fmt === S_IFREG && mod.devino ? mod.devino.cache.get(stat!.devino!) : undefined;
       const cached = entry?.checksum;
       const objHeader = entry ? (entry.header !== undefined ? entry.header : ((await mod.devino!.header?.(fsPath, entry.checksum)) ?? null)) : null;
-      const base: EntryInfo = objHeader?.isRegular ? { uid: objHeader.uid, gid: objHeader.gid, mode: objHeader.mode } : st;
+      const base: EntryInfo = objHeader?.isRegular ? { uid: objHeader.uid, gid: objHeader.gid, mode: objHeader.mode } : lstatNow();
       const info = applyModifier(path, base, mod);
       if (!info) continue;
       if (fmt === S_IFDIR) {
@@ -229,7 +232,7 @@ export async function writeDirectoryToMtree(tx: Transaction, dir: string, mtree:
         await pool.add(async () => {
           let csum: Checksum;
           if (!same) {
-            csum = await tx.writeContent(header, { kind: 'file', path: fsPath, size: st.size, adopt: Boolean(mod.consume) });
+            csum = await tx.writeContent(header, { kind: 'file', path: fsPath, size: lstatNow().size, adopt: Boolean(mod.consume) });
             if (mod.counters) mod.counters.filesHashed++;
           } else {
             csum = cached;
@@ -240,11 +243,11 @@ export async function writeDirectoryToMtree(tx: Transaction, dir: string, mtree:
                 w = (async () => {
                   if (!listingComplete && (await tx.hasObject(ObjectType.File, cached))) return;
                   const filez = mod.devino!.prefilled?.(cached);
-                  if (filez && (await tx.adoptArchiveObject(cached, filez, st.size))) {
+                  if (filez && (await tx.adoptArchiveObject(cached, filez, lstatNow().size))) {
                     if (mod.counters) mod.counters.prefilledLinked = (mod.counters.prefilledLinked ?? 0) + 1;
                     return;
                   }
-                  await tx.writeContent(objHeader, { kind: 'file', path: fsPath, size: st.size }, cached).catch((e: unknown) => {
+                  await tx.writeContent(objHeader, { kind: 'file', path: fsPath, size: lstatNow().size }, cached).catch((e: unknown) => {
                     if (e instanceof CorruptionError) throw new CorruptionError(`${fsPath}: content differs from object ${cached} it was checked out from (modified in place?)`);
                     throw e;
                   });
@@ -260,8 +263,9 @@ export async function writeDirectoryToMtree(tx: Transaction, dir: string, mtree:
         });
       } else if (fmt === S_IFREG) {
         const header = new FileHeader(info.uid, info.gid, (info.mode & 0o7777) | S_IFREG, xattrsOf(fsPath, path, info, mod));
+        const size = lstatNow().size;
         await pool.add(async () => {
-          const csum: Checksum = await tx.writeContent(header, { kind: 'file', path: fsPath, size: st.size, adopt: Boolean(mod.consume) });
+          const csum: Checksum = await tx.writeContent(header, { kind: 'file', path: fsPath, size, adopt: Boolean(mod.consume) });
           if (mod.counters) mod.counters.filesHashed++;
           await node.replaceFile(name, csum);
         });

@@ -1,0 +1,185 @@
+/*
+ * Write a buffer at a file position and feed it to a running SHA-256, on the
+ * libuv thread pool: the caller fills its next buffer on the main thread
+ * meanwhile, so hashing a large artifact no longer serialises with reading
+ * what goes into it. SHA-256 is OpenSSL's, the copy Node itself links and
+ * exports to addons (no extra library).
+ *
+ * JS side: sha256Create() -> handle; hashWrite(fd, buf, length, position,
+ * handle | null, hashLength) -> Promise<void> (hashes buf[0..hashLength), then,
+ * unless fd is -1, writes buf[0..length) at position, looping on short writes);
+ * sha256Digest(handle) -> Buffer (32 bytes; the handle is spent).
+ * One hashWrite at a time per handle: the caller awaits each before the next.
+ */
+#define _GNU_SOURCE
+#include <node_api.h>
+#include <errno.h>
+#include <openssl/evp.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "hashwrite.h"
+
+#define CHECK(call) do { if ((call) != napi_ok) { napi_throw_error(env, NULL, "napi call failed: " #call); return NULL; } } while (0)
+
+struct sha {
+  EVP_MD_CTX *ctx;
+  int done;
+};
+
+static void sha_finalize(napi_env env, void *data, void *hint) {
+  (void)env;
+  (void)hint;
+  struct sha *s = data;
+  EVP_MD_CTX_free(s->ctx);
+  free(s);
+}
+
+napi_value native_sha256_create(napi_env env, napi_callback_info info) {
+  (void)info;
+  struct sha *s = calloc(1, sizeof *s);
+  if (!s) { napi_throw_error(env, "ENOMEM", "out of memory"); return NULL; }
+  s->ctx = EVP_MD_CTX_new();
+  if (!s->ctx || EVP_DigestInit_ex(s->ctx, EVP_sha256(), NULL) != 1) {
+    EVP_MD_CTX_free(s->ctx);
+    free(s);
+    napi_throw_error(env, "EIO", "cannot initialise SHA-256");
+    return NULL;
+  }
+  napi_value handle;
+  if (napi_create_external(env, s, sha_finalize, NULL, &handle) != napi_ok) {
+    sha_finalize(env, s, NULL);
+    napi_throw_error(env, NULL, "napi_create_external failed");
+    return NULL;
+  }
+  return handle;
+}
+
+napi_value native_sha256_digest(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  struct sha *s;
+  CHECK(napi_get_value_external(env, argv[0], (void **)&s));
+  if (s->done) { napi_throw_error(env, "EINVAL", "sha256 digest already taken"); return NULL; }
+  unsigned char md[32];
+  unsigned int len = 0;
+  if (EVP_DigestFinal_ex(s->ctx, md, &len) != 1 || len != 32) { napi_throw_error(env, "EIO", "SHA-256 failed"); return NULL; }
+  s->done = 1;
+  void *data;
+  napi_value out;
+  CHECK(napi_create_buffer_copy(env, 32, md, &data, &out));
+  return out;
+}
+
+struct job {
+  napi_async_work work;
+  napi_deferred deferred;
+  napi_ref buf_ref;
+  napi_ref sha_ref;
+  int fd;
+  const uint8_t *data;
+  size_t len;
+  int64_t pos;
+  struct sha *sha;
+  size_t hash_len;
+  int err;
+  int hash_failed;
+};
+
+static void job_execute(napi_env env, void *data) {
+  (void)env;
+  struct job *j = data;
+  if (j->sha && j->hash_len > 0 && EVP_DigestUpdate(j->sha->ctx, j->data, j->hash_len) != 1) {
+    j->hash_failed = 1;
+    return;
+  }
+  size_t off = 0;
+  while (j->fd >= 0 && off < j->len) {
+    ssize_t n = pwrite(j->fd, j->data + off, j->len - off, j->pos + (int64_t)off);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      j->err = errno;
+      return;
+    }
+    if (n == 0) {
+      j->err = EIO;
+      return;
+    }
+    off += (size_t)n;
+  }
+}
+
+static void job_complete(napi_env env, napi_status status, void *data) {
+  struct job *j = data;
+  napi_value result;
+  if (status != napi_ok || j->err || j->hash_failed) {
+    napi_value code, msg;
+    const char *name = j->hash_failed ? "EIO" : j->err == ENOSPC ? "ENOSPC" : j->err == EBADF ? "EBADF" : j->err == EINVAL ? "EINVAL" : "EIO";
+    const char *text = j->hash_failed ? "SHA-256 failed" : status != napi_ok ? "write cancelled" : strerror(j->err);
+    napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &code);
+    napi_create_string_utf8(env, text, NAPI_AUTO_LENGTH, &msg);
+    napi_create_error(env, code, msg, &result);
+    napi_set_named_property(env, result, "code", code);
+    napi_value errnum;
+    napi_create_int32(env, j->err, &errnum);
+    napi_set_named_property(env, result, "errno", errnum);
+    napi_reject_deferred(env, j->deferred, result);
+  } else {
+    napi_get_undefined(env, &result);
+    napi_resolve_deferred(env, j->deferred, result);
+  }
+  napi_delete_reference(env, j->buf_ref);
+  if (j->sha_ref) napi_delete_reference(env, j->sha_ref);
+  napi_delete_async_work(env, j->work);
+  free(j);
+}
+
+napi_value native_hash_write(napi_env env, napi_callback_info info) {
+  size_t argc = 6;
+  napi_value argv[6];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 6) { napi_throw_type_error(env, NULL, "hashWrite(fd, buffer, length, position, sha|null, hashLength)"); return NULL; }
+  int fd;
+  CHECK(napi_get_value_int32(env, argv[0], &fd));
+  void *data;
+  size_t buflen;
+  CHECK(napi_get_buffer_info(env, argv[1], &data, &buflen));
+  int64_t len, pos, hash_len;
+  CHECK(napi_get_value_int64(env, argv[2], &len));
+  CHECK(napi_get_value_int64(env, argv[3], &pos));
+  CHECK(napi_get_value_int64(env, argv[5], &hash_len));
+  if (len < 0 || (size_t)len > buflen || hash_len < 0 || (size_t)hash_len > buflen || pos < 0) {
+    napi_throw_range_error(env, NULL, "hashWrite: length, position or hashLength out of range");
+    return NULL;
+  }
+  napi_valuetype t;
+  CHECK(napi_typeof(env, argv[4], &t));
+  struct sha *sha = NULL;
+  if (t == napi_external) {
+    CHECK(napi_get_value_external(env, argv[4], (void **)&sha));
+    if (sha->done) { napi_throw_error(env, "EINVAL", "sha256 digest already taken"); return NULL; }
+  }
+  struct job *j = calloc(1, sizeof *j);
+  if (!j) { napi_throw_error(env, "ENOMEM", "out of memory"); return NULL; }
+  j->fd = fd;
+  j->data = data;
+  j->len = (size_t)len;
+  j->pos = pos;
+  j->sha = sha;
+  j->hash_len = (size_t)hash_len;
+  napi_value promise, name;
+  /* the buffer and the hash state stay alive until the job completes */
+  if (napi_create_reference(env, argv[1], 1, &j->buf_ref) != napi_ok ||
+      (sha && napi_create_reference(env, argv[4], 1, &j->sha_ref) != napi_ok) ||
+      napi_create_promise(env, &j->deferred, &promise) != napi_ok ||
+      napi_create_string_utf8(env, "coreforge.hashWrite", NAPI_AUTO_LENGTH, &name) != napi_ok ||
+      napi_create_async_work(env, NULL, name, job_execute, job_complete, j, &j->work) != napi_ok ||
+      napi_queue_async_work(env, j->work) != napi_ok) {
+    napi_throw_error(env, NULL, "hashWrite: cannot queue the job");
+    return NULL;
+  }
+  return promise;
+}

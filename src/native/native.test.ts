@@ -1,0 +1,60 @@
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { closeSync, lstatSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { native } from './index.js';
+import { DT_DIR, DT_LNK, DT_REG, NOT_UTF8, direntInoIsStIno, readDirEntries } from './readdir.js';
+
+let dir: string;
+before(() => {
+  dir = mkdtempSync(join(tmpdir(), 'coreforge-native-'));
+});
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('readDirEntries', () => {
+  it('lists names with d_type and the inode lstat reports, names that are not UTF-8 flagged', () => {
+    const d = join(dir, 'rd');
+    mkdirSync(d);
+    writeFileSync(join(d, 'file'), 'x');
+    writeFileSync(join(d, 'é'), 'x');
+    mkdirSync(join(d, 'sub'));
+    symlinkSync('file', join(d, 'link'));
+    writeFileSync(Buffer.from(`${d}/bad-\xff`, 'latin1'), 'x');
+    const e = readDirEntries(d);
+    const byName = new Map(e.names.map((n, i) => [n, i]));
+    assert.deepEqual([...byName.keys()].sort(), ['bad-\xff', 'file', 'link', 'sub', 'é'].sort());
+    assert.equal(e.kinds[byName.get('file')!], DT_REG);
+    assert.equal(e.kinds[byName.get('sub')!], DT_DIR);
+    assert.equal(e.kinds[byName.get('link')!], DT_LNK);
+    assert.equal(e.kinds[byName.get('bad-\xff')!], DT_REG | NOT_UTF8);
+    assert.equal(direntInoIsStIno(d), true); // tmpdir: ext4 or tmpfs here
+    for (const [n, i] of byName) {
+      const p = Buffer.concat([Buffer.from(`${d}/`), Buffer.from(n, e.kinds[i]! & NOT_UTF8 ? 'latin1' : 'utf8')]);
+      assert.equal(e.inos[i], lstatSync(p).ino, n);
+    }
+    assert.deepEqual(readDirEntries(join(d, 'sub')).names, []);
+    assert.throws(() => readDirEntries(join(d, 'missing')), (err: NodeJS.ErrnoException) => err.code === 'ENOENT');
+  });
+});
+
+describe('hashWrite', () => {
+  it('hashes and writes in order across calls, hash-only with fd -1, and reports write errors', async () => {
+    const n = native();
+    const a = randomBytes(1 << 20);
+    const b = randomBytes(5000);
+    const sha = n.sha256Create();
+    const path = join(dir, 'out');
+    const fd = openSync(path, 'w');
+    await n.hashWrite(fd, a, a.length, 0, sha, a.length);
+    await n.hashWrite(-1, b, 0, 0, sha, 3000); // hashed, not written
+    await n.hashWrite(fd, b, b.length, a.length, null, 0); // written, not hashed
+    closeSync(fd);
+    assert.equal(n.sha256Digest(sha).toString('hex'), createHash('sha256').update(a).update(b.subarray(0, 3000)).digest('hex'));
+    assert.deepEqual(readFileSync(path), Buffer.concat([a, b]));
+    assert.throws(() => n.sha256Digest(sha), /already taken/);
+    await assert.rejects(n.hashWrite(openSync(path, 'r'), b, 10, 0, null, 0), (e: NodeJS.ErrnoException) => e.code === 'EBADF');
+    assert.throws(() => n.hashWrite(-1, b, b.length + 1, 0, null, 0), RangeError);
+  });
+});

@@ -19,6 +19,7 @@ export const commands: CommandEntry[] = [
   { name: 'check', summary: 'lint a config repository and print a one-line fix for each finding', load: async () => (await import('./commands/check.js')).checkCommand },
   { name: 'fetch', summary: 'download repo metadata and every RPM the manifest needs into cache/, honouring lockfiles', load: async () => (await import('./commands/fetch.js')).fetchCommand },
   { name: 'build', summary: 'compose an OSTree commit from the config (rpm-ostree compose tree) into builds/, like cosa build', load: async () => (await import('./commands/build.js')).buildCommand },
+  { name: 'prune', summary: 'delete older untagged builds from builds/ (like cosa prune; build keeps the newest 3)', load: async () => (await import('./commands/prune.js')).pruneCommand },
   { name: 'publish', summary: 'import the latest build into the distribution repo, sign it, make deltas and the summary, sync it', load: async () => (await import('./commands/publish.js')).publishCommand },
   { name: 'serve', summary: 'serve OSTree repositories over HTTP (objects, deltas, summary) for machines to pull from', load: async () => (await import('./commands/serve.js')).serveCommand },
   { name: 'ostree', summary: 'ostree-compatible repository operations (init, commit, checkout, pull-local, fsck, …)', load: async () => (await import('./commands/ostree.js')).ostreeCommand },

@@ -195,6 +195,8 @@ export interface WrittenBuild {
   dir: string;
   meta: CosaBuildMeta;
   ostreeTar: string;
+  /** Objects the commit reaches (OstreeTarResult.reachable). */
+  reachable: Set<string>;
   /** Against `previous`; null when there was no previous build (or it recorded no packages). */
   pkgdiff: PkgDiff | null;
 }
@@ -296,7 +298,7 @@ export async function writeBuild(o: NewBuild): Promise<WrittenBuild> {
     bj.timestamp = rfc3339(now);
     await writeFileAtomic(buildsJsonPath(o.buildDir), JSON.stringify(bj, null, 4));
     await setLatest(buildsDir, bj.builds[0]!.id);
-    return { id: o.id, arch: o.arch, dir, meta, ostreeTar: join(dir, tarName), pkgdiff };
+    return { id: o.id, arch: o.arch, dir, meta, ostreeTar: join(dir, tarName), pkgdiff, reachable: tar.reachable };
   } catch (e) {
     await fsp.rm(staging, { recursive: true, force: true });
     throw e;

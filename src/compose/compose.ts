@@ -34,6 +34,7 @@ import { computeInputHash, inputPackages } from './inputhash.js';
 import { chooseVersion, buildDate } from './version.js';
 import { previousBuild, readBuildsJson, writeBuild } from './builds.js';
 import { formatPkgDiff, pkgdiffSummary } from './pkgdiff.js';
+import { BUILD_REPO_DEPTH, pruneBuildRepo, pruneBuilds } from './prune.js';
 
 export interface BuildOptions {
   configDir: string;
@@ -43,6 +44,8 @@ export interface BuildOptions {
   force?: boolean;
   /** Use this version instead of the automatic one. */
   version?: string;
+  /** Keep every previous build (cosa build --skip-prune); otherwise the newest 3 untagged builds stay. */
+  skipPrune?: boolean;
   env?: NodeJS.ProcessEnv;
   onProgress?: (ev: ComposeProgress) => void;
   /** Output of scriptlets and postprocess scripts, as it comes. */
@@ -64,6 +67,8 @@ export interface BuildResult {
   pkgdiffText?: string;
   /** Packages in the build; how many were unpacked now vs. taken from the pkgcache. */
   packages?: { total: number; unpacked: number; cached: number };
+  /** Builds pruned afterwards (cosa build prunes all but the newest 3). */
+  pruned?: string[];
 }
 
 export async function readComposePackages(paths: Map<string, string>): Promise<ComposePackage[]> {
@@ -261,6 +266,10 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
     previous: prev,
     now,
   });
+  // cosa build: tmp/repo keeps each ref's commit and two ancestors (the tar walked the new commit already);
+  // builds/ the newest 3 untagged builds (unless --skip-prune)
+  await pruneBuildRepo(repo, BUILD_REPO_DEPTH, written.reachable);
+  const pruned = o.skipPrune ? [] : (await pruneBuilds(o.buildDir, { now })).pruned;
   return {
     status: 'built',
     buildId: written.id,
@@ -271,6 +280,7 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
     dir: written.dir,
     ...(pkgStats ? { packages: pkgStats } : {}),
     ...(written.pkgdiff ? { pkgdiff: pkgdiffSummary(written.pkgdiff), pkgdiffText: formatPkgDiff(written.pkgdiff) } : {}),
+    ...(pruned.length > 0 ? { pruned } : {}),
   };
 }
 

@@ -5,6 +5,7 @@ import { CorruptionError, InvalidInputError, NotFoundError, isErrno } from '../e
 import { assertChecksum, type Checksum } from '../ostree/checksum.js';
 import { ObjectType } from '../ostree/objects/types.js';
 import { pullLocal } from '../ostree/pull-local.js';
+import { objectKey } from '../ostree/traverse.js';
 import { validateRef } from '../ostree/repo/refs.js';
 import { Repo } from '../ostree/repo/repo.js';
 import { fsyncDir, mapLimit, randomName } from '../util/fs.js';
@@ -36,6 +37,8 @@ export interface OstreeTarResult {
   size: number;
   /** Objects in the tar (commit, commitmeta, dirtrees, dirmetas, content). */
   objects: number;
+  /** objectKey of every object the commit reaches, the commit itself excluded (see commitObjects). */
+  reachable: Set<string>;
 }
 
 /** What ostree init --mode=archive writes. */
@@ -216,33 +219,31 @@ interface PlannedEntry {
  */
 const sortKey = (p: string): string => p.replaceAll('/', '\u0001');
 
-/** Every object of one commit (no parents), dirtrees loaded concurrently level by level. */
-async function commitObjects(repo: Repo, commit: Checksum, concurrency: number): Promise<string[]> {
+/**
+ * Every object of one commit (no parents), dirtrees loaded concurrently level by level. `reachable` receives
+ * their keys (objectKey), except the commit's own: a closed set a prune can start from (pruneRepo `reachable`).
+ */
+async function commitObjects(repo: Repo, commit: Checksum, concurrency: number, reachable: Set<string>): Promise<string[]> {
   const c = await repo.loadCommit(commit);
   const out = [repo.objectRelPath(ObjectType.Commit, commit)];
-  const seen = new Set<string>();
+  const first = (type: ObjectType, csum: Checksum): boolean => {
+    const k = objectKey(type, csum);
+    if (reachable.has(k)) return false;
+    reachable.add(k);
+    out.push(repo.objectRelPath(type, csum));
+    return true;
+  };
   let level: Array<[Checksum, Checksum]> = [[c.rootTree, c.rootMeta]];
   while (level.length > 0) {
     const todo: Checksum[] = [];
     for (const [tree, meta] of level) {
-      if (!seen.has(`m${meta}`)) {
-        seen.add(`m${meta}`);
-        out.push(repo.objectRelPath(ObjectType.DirMeta, meta));
-      }
-      if (!seen.has(`t${tree}`)) {
-        seen.add(`t${tree}`);
-        out.push(repo.objectRelPath(ObjectType.DirTree, tree));
-        todo.push(tree);
-      }
+      first(ObjectType.DirMeta, meta);
+      if (first(ObjectType.DirTree, tree)) todo.push(tree);
     }
     const trees = await mapLimit(todo, concurrency, (t) => repo.loadDirTree(t));
     level = [];
     for (const dt of trees) {
-      for (const f of dt.files) {
-        if (seen.has(`f${f.checksum}`)) continue;
-        seen.add(`f${f.checksum}`);
-        out.push(repo.objectRelPath(ObjectType.File, f.checksum));
-      }
+      for (const f of dt.files) first(ObjectType.File, f.checksum);
       for (const d of dt.dirs) level.push([d.treeChecksum, d.metaChecksum]);
     }
   }
@@ -276,7 +277,8 @@ export async function writeOstreeTar(srcRepo: Repo, commit: Checksum, ref: strin
       await pullLocal(repo, srcRepo, [commit], { noRefs: true });
     }
 
-    const objects = await commitObjects(repo, commit, 16);
+    const reachable = new Set<string>();
+    const objects = await commitObjects(repo, commit, 16, reachable);
     if (await repo.hasObject(ObjectType.CommitMeta, commit)) objects.push(repo.objectRelPath(ObjectType.CommitMeta, commit));
 
     const planned: PlannedEntry[] = [{ path: '.', kind: 'dir', size: 0 }, { path: 'config', kind: 'file', data: Buffer.from(ARCHIVE_CONFIG), size: ARCHIVE_CONFIG.length }];
@@ -325,7 +327,7 @@ export async function writeOstreeTar(srcRepo: Repo, commit: Checksum, ref: strin
       await fsp.rm(tmpOut, { force: true });
       throw e;
     }
-    return { path: outFile, sha256: sink.digest(), size: sink.size, objects: objects.length };
+    return { path: outFile, sha256: sink.digest(), size: sink.size, objects: objects.length, reachable };
   } finally {
     if (staging) {
       repo.close();

@@ -22,6 +22,11 @@ export interface PruneOptions {
   commitOnly?: boolean;
   /** Report what would go, delete nothing. */
   noPrune?: boolean;
+  /**
+   * objectKeys known reachable, e.g. a commit's closure the caller just walked (its dirtrees' contents
+   * included, its commit object not: the walk from the refs still follows that commit's parents).
+   */
+  reachable?: Set<string>;
 }
 
 export interface PruneResult {
@@ -38,7 +43,7 @@ export interface PruneResult {
 export async function pruneRepo(repo: Repo, opts: PruneOptions = {}): Promise<PruneResult> {
   const unlock = await repo.lock('ex');
   try {
-    const reachable = new Set<string>();
+    const reachable = new Set<string>(opts.reachable ?? []);
     const refs = await repo.listRefs({ mirrors: true });
     const advanced = opts.keepYoungerThan !== undefined || opts.onlyBranches !== undefined || opts.retainBranchDepth !== undefined;
     const refsOnly = opts.refsOnly || advanced;

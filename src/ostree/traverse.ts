@@ -2,6 +2,7 @@ import { NotFoundError } from '../errors.js';
 import type { Checksum } from './checksum.js';
 import { ObjectType } from './objects/types.js';
 import type { Repo } from './repo/repo.js';
+import type { DirTree } from './objects/dirtree.js';
 
 export interface ObjectRef {
   type: ObjectType;
@@ -50,21 +51,40 @@ export async function* traverseCommit(repo: Repo, commit: Checksum, opts: Traver
 }
 
 export async function* traverseTree(repo: Repo, tree: Checksum, meta: Checksum, seen: Set<string>): AsyncGenerator<ObjectRef> {
-  const mk = objectKey(ObjectType.DirMeta, meta);
-  if (!seen.has(mk)) {
-    seen.add(mk);
-    yield { type: ObjectType.DirMeta, checksum: meta };
+  // depth-first, parents first, children in order (as a recursion would give) with an explicit stack: a yield*
+  // per level would cost every object a hop through each enclosing generator. A dirtree's children start loading
+  // as soon as it is read, so the walk does not wait for one file read at a time.
+  const loading = new Map<Checksum, Promise<DirTree>>();
+  const load = (t: Checksum): Promise<DirTree> => {
+    let p = loading.get(t);
+    if (!p) {
+      p = repo.loadDirTree(t);
+      p.catch(() => {});
+      loading.set(t, p);
+    }
+    return p;
+  };
+  const stack: Array<[Checksum, Checksum]> = [[tree, meta]];
+  while (stack.length > 0) {
+    const [t, m] = stack.pop()!;
+    const mk = objectKey(ObjectType.DirMeta, m);
+    if (!seen.has(mk)) {
+      seen.add(mk);
+      yield { type: ObjectType.DirMeta, checksum: m };
+    }
+    const tk = objectKey(ObjectType.DirTree, t);
+    if (seen.has(tk)) continue;
+    seen.add(tk);
+    const dt = await load(t);
+    loading.delete(t);
+    for (const d of dt.dirs) if (!seen.has(objectKey(ObjectType.DirTree, d.treeChecksum))) load(d.treeChecksum);
+    yield { type: ObjectType.DirTree, checksum: t };
+    for (const f of dt.files) {
+      const k = objectKey(ObjectType.File, f.checksum);
+      if (seen.has(k)) continue;
+      seen.add(k);
+      yield { type: ObjectType.File, checksum: f.checksum };
+    }
+    for (let i = dt.dirs.length - 1; i >= 0; i--) stack.push([dt.dirs[i]!.treeChecksum, dt.dirs[i]!.metaChecksum]);
   }
-  const tk = objectKey(ObjectType.DirTree, tree);
-  if (seen.has(tk)) return;
-  seen.add(tk);
-  const dt = await repo.loadDirTree(tree);
-  yield { type: ObjectType.DirTree, checksum: tree };
-  for (const f of dt.files) {
-    const k = objectKey(ObjectType.File, f.checksum);
-    if (seen.has(k)) continue;
-    seen.add(k);
-    yield { type: ObjectType.File, checksum: f.checksum };
-  }
-  for (const d of dt.dirs) yield* traverseTree(repo, d.treeChecksum, d.metaChecksum, seen);
 }

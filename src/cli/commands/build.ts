@@ -11,6 +11,7 @@ const specs = {
   arch: { kind: 'string', arg: 'ARCH', help: 'target basearch (default: this host)' },
   force: { kind: 'boolean', help: 'build even if the inputs did not change' },
   version: { kind: 'string', arg: 'VERSION', help: 'use this version instead of the automatic one' },
+  'skip-prune': { kind: 'boolean', help: 'keep every previous build (by default only the newest 3 untagged builds stay)' },
   json: { kind: 'boolean', help: 'print the result as JSON' },
   verbose: { kind: 'boolean', short: 'v', help: 'show scriptlet and postprocess output' },
   help: { kind: 'boolean', short: 'h', help: 'show this help' },
@@ -32,7 +33,7 @@ export const buildCommand: Command = {
   async run(argv, ctx) {
     const { opts } = parseArgs(argv, specs);
     if (opts.help) {
-      out(ctx, `Usage: coreforge build [--config DIR] [--arch ARCH] [--force] [--version VERSION]\n\nRun in a build directory made by \`coreforge init\`.\n\n${formatOptions(specs)}`);
+      out(ctx, `Usage: coreforge build [--config DIR] [--arch ARCH] [--force] [--version VERSION] [--skip-prune]\n\nRun in a build directory made by \`coreforge init\`.\n\n${formatOptions(specs)}`);
       return 0;
     }
     const arch = checkArch(opts.arch ?? hostBasearch());
@@ -57,6 +58,7 @@ export const buildCommand: Command = {
       arch,
       force: opts.force,
       ...(opts.version ? { version: opts.version } : {}),
+      ...(opts['skip-prune'] ? { skipPrune: true } : {}),
       env: ctx.env,
       ...(onProgress ? { onProgress } : {}),
       ...(opts.verbose ? { onOutput: (label: string, text: string) => ctx.stderr.write(text.split('\n').map((l) => (l ? `${label}: ${l}` : l)).join('\n')) } : {}),
@@ -75,6 +77,7 @@ export const buildCommand: Command = {
     if (r.packages) out(ctx, `${r.packages.total} packages: ${r.packages.unpacked} unpacked, ${r.packages.cached} from the package cache`);
     out(ctx, `Built ${r.buildId} (${arch}): ${r.ref} = ${r.commit}`);
     out(ctx, `  ${r.dir}`);
+    for (const id of r.pruned ?? []) out(ctx, `Pruned build ${id}`);
     return 0;
   },
 };

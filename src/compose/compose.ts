@@ -252,7 +252,6 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
     const root = ['final', 'rootfs'].map((n) => join(work, n)).find((p) => lstatSync(join(p, 'usr'), { throwIfNoEntry: false })?.isDirectory());
     if (root) keepRoot(o.buildDir, work, root, devino);
   });
-
   progress({ phase: 'artifacts' });
   const written = await writeBuild({
     buildDir: o.buildDir,

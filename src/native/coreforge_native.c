@@ -16,6 +16,7 @@
 #include <sys/types.h>
 #include <sys/xattr.h>
 #include <dirent.h>
+#include <sys/syscall.h>
 #include <stdint.h>
 #include <unistd.h>
 
@@ -284,92 +285,102 @@ static int valid_utf8(const unsigned char *s, size_t n) {
  * DT_REG 8, DT_LNK 10, DT_UNKNOWN 0, ...). inos is a Float64Array (exact
  * below 2^53).
  */
+struct linux_dirent64_hdr {
+  uint64_t d_ino;
+  int64_t d_off;
+  unsigned short d_reclen;
+  unsigned char d_type;
+  char d_name[];
+};
+
 static napi_value readdir_ino(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   char *path = get_string(env, argv[0]);
   if (!path) return NULL;
-  DIR *d = opendir(path);
-  if (!d) {
+  int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) {
     int err = errno;
     napi_value r = throw_errno(env, err, "opendir", path);
     free(path);
     return r;
   }
-  size_t cap = 64, n = 0;
-  char **names = malloc(cap * sizeof *names);
-  unsigned char *kinds = malloc(cap);
-  double *inos = malloc(cap * sizeof *inos);
-  struct dirent *e;
-  errno = 0;
-  while ((e = readdir(d)) != NULL) {
-    if (e->d_name[0] == '.' && (e->d_name[1] == 0 || (e->d_name[1] == '.' && e->d_name[2] == 0))) continue;
-    if (n == cap) {
+  /* the whole directory's records, then two passes over them: no allocation per entry */
+  size_t cap = 32768, used = 0;
+  char *raw = malloc(cap);
+  for (;;) {
+    if (cap - used < 8192) {
       cap *= 2;
-      names = realloc(names, cap * sizeof *names);
-      kinds = realloc(kinds, cap);
-      inos = realloc(inos, cap * sizeof *inos);
+      raw = realloc(raw, cap);
     }
-    names[n] = strdup(e->d_name);
-    kinds[n] = e->d_type;
-    inos[n] = (double)e->d_ino;
-    n++;
+    long n = syscall(SYS_getdents64, fd, raw + used, cap - used);
+    if (n < 0) {
+      int err = errno;
+      close(fd);
+      free(raw);
+      napi_value r = throw_errno(env, err, "readdir", path);
+      free(path);
+      return r;
+    }
+    if (n == 0) break;
+    used += (size_t)n;
   }
-  int err = errno;
-  closedir(d);
-  napi_value result = NULL;
-  if (err) {
-    result = throw_errno(env, err, "readdir", path);
-  } else {
-    napi_value arr, kbuf, ab, ta;
-    void *kdata, *idata;
-    /* all names UTF-8 (the norm): one string, NUL-separated, split by the caller; else one string per name */
-    size_t total = 0;
-    int all_valid = 1;
-    for (size_t i = 0; i < n; i++) {
-      size_t l = strlen(names[i]);
-      total += l + 1;
-      if (!valid_utf8((const unsigned char *)names[i], l)) {
-        kinds[i] |= 0x80;
-        all_valid = 0;
-      }
-    }
+  close(fd);
+  size_t count = 0, total = 0;
+  int all_valid = 1;
+  for (size_t off = 0; off < used;) {
+    struct linux_dirent64_hdr *d = (struct linux_dirent64_hdr *)(raw + off);
+    off += d->d_reclen;
+    const char *nm = d->d_name;
+    if (nm[0] == '.' && (nm[1] == 0 || (nm[1] == '.' && nm[2] == 0))) continue;
+    size_t l = strlen(nm);
+    total += l + 1;
+    count++;
+    if (all_valid && !valid_utf8((const unsigned char *)nm, l)) all_valid = 0;
+  }
+  napi_value names, kbuf, ab, ta, result;
+  unsigned char *kinds;
+  double *inos;
+  napi_create_buffer(env, count, (void **)&kinds, &kbuf);
+  napi_create_arraybuffer(env, count * sizeof(double), (void **)&inos, &ab);
+  napi_create_typedarray(env, napi_float64_array, count, ab, 0, &ta);
+  char *joined = all_valid ? malloc(total ? total : 1) : NULL;
+  size_t jl = 0, i = 0;
+  if (!all_valid) napi_create_array_with_length(env, count, &names);
+  for (size_t off = 0; off < used;) {
+    struct linux_dirent64_hdr *d = (struct linux_dirent64_hdr *)(raw + off);
+    off += d->d_reclen;
+    const char *nm = d->d_name;
+    if (nm[0] == '.' && (nm[1] == 0 || (nm[1] == '.' && nm[2] == 0))) continue;
+    size_t l = strlen(nm);
+    kinds[i] = d->d_type;
+    inos[i] = (double)d->d_ino;
     if (all_valid) {
-      char *joined = malloc(total ? total : 1);
-      size_t off = 0;
-      for (size_t i = 0; i < n; i++) {
-        size_t l = strlen(names[i]);
-        memcpy(joined + off, names[i], l);
-        off += l;
-        if (i + 1 < n) joined[off++] = 0;
-      }
-      napi_create_string_utf8(env, joined, off, &arr);
-      free(joined);
+      if (i > 0) joined[jl++] = 0;
+      memcpy(joined + jl, nm, l);
+      jl += l;
     } else {
-      napi_create_array_with_length(env, n, &arr);
-      for (size_t i = 0; i < n; i++) {
-        size_t l = strlen(names[i]);
-        napi_value s;
-        if (kinds[i] & 0x80) napi_create_string_latin1(env, names[i], l, &s);
-        else napi_create_string_utf8(env, names[i], l, &s);
-        napi_set_element(env, arr, (uint32_t)i, s);
+      napi_value s;
+      if (valid_utf8((const unsigned char *)nm, l)) napi_create_string_utf8(env, nm, l, &s);
+      else {
+        napi_create_string_latin1(env, nm, l, &s);
+        kinds[i] |= 0x80;
       }
+      napi_set_element(env, names, (uint32_t)i, s);
     }
-    napi_create_buffer_copy(env, n, kinds, &kdata, &kbuf);
-    napi_create_arraybuffer(env, n * sizeof(double), &idata, &ab);
-    if (n) memcpy(idata, inos, n * sizeof(double));
-    napi_create_typedarray(env, napi_float64_array, n, ab, 0, &ta);
-    napi_create_array_with_length(env, 3, &result);
-    napi_set_element(env, result, 0, arr);
-    napi_set_element(env, result, 1, kbuf);
-    napi_set_element(env, result, 2, ta);
+    i++;
   }
-  for (size_t i = 0; i < n; i++) free(names[i]);
-  free(names);
-  free(kinds);
-  free(inos);
+  if (all_valid) {
+    napi_create_string_utf8(env, joined, jl, &names);
+    free(joined);
+  }
+  free(raw);
   free(path);
+  napi_create_array_with_length(env, 3, &result);
+  napi_set_element(env, result, 0, names);
+  napi_set_element(env, result, 1, kbuf);
+  napi_set_element(env, result, 2, ta);
   return result;
 }
 

@@ -1,6 +1,5 @@
-import { lstatSync, promises as fsp, realpathSync } from 'node:fs';
+import { lstatSync, promises as fsp, readlinkSync, realpathSync } from 'node:fs';
 import { DT_REG, NOT_UTF8, direntInoIsStIno, readDirEntries } from '../../native/readdir.js';
-import { join } from 'node:path';
 import { CoreforgeError, CorruptionError, InvalidInputError, isErrno } from '../../errors.js';
 import { TaskPool } from '../../util/fs.js';
 import { FileHeader } from '../objects/content.js';
@@ -182,7 +181,10 @@ export async function writeDirectoryToMtree(tx: Transaction, dir: string, mtree:
   const storing = new Map<Checksum, Promise<void>>();
   if (mod.devino && mod.devino.cache.size > 0) {
     stored = new Set();
-    for (const o of tx.repo.listObjectsSync()) if (o.type === ObjectType.File) stored.add(o.checksum);
+    const listed = [...tx.repo.listObjectsSync()];
+    for (const o of listed) if (o.type === ObjectType.File) stored.add(o.checksum);
+    // most dirmetas, dirtrees and symlinks of a rebuild are there too
+    tx.notePresent(listed);
     listingComplete = (await tx.repo.parent()) === null;
   }
 
@@ -195,6 +197,21 @@ export async function writeDirectoryToMtree(tx: Transaction, dir: string, mtree:
   // the tree is one file system (a tree with mounts in it is not committed with a devino cache).
   const inoDev = mod.devino && mod.devino.cache.size > 0 && direntInoIsStIno(dir) ? String(lstatSync(dir, { bigint: true }).dev) : null;
 
+  // a tree has a handful of distinct directory metadata: each is serialized and hashed once
+  const dirMetas = new Map<string, Promise<Checksum>>();
+  const dirMeta = (info: EntryInfo, xattrs: Xattrs): Promise<Checksum> => {
+    const mode = (info.mode & 0o7777) | S_IFDIR;
+    const write = () => tx.writeMetadata(ObjectType.DirMeta, new DirMeta(info.uid, info.gid, mode, xattrs).serialize());
+    if (xattrs.length > 0) return write();
+    const key = `${info.uid}:${info.gid}:${mode}`;
+    let p = dirMetas.get(key);
+    if (!p) {
+      p = write();
+      dirMetas.set(key, p);
+    }
+    return p;
+  };
+
   const walk = async (fsDir: string, relDir: string, node: MutableTree): Promise<void> => {
     // synchronous, like the lstat of each entry (see lstatEntry)
     const ents = readDirEntries(fsDir);
@@ -206,7 +223,7 @@ export async function writeDirectoryToMtree(tx: Transaction, dir: string, mtree:
     for (const i of order) {
       if (pool.failed) return;
       const name = ents.names[i]!;
-      const fsPath = join(fsDir, name);
+      const fsPath = `${fsDir}/${name}`;
       const path = relDir === '/' ? `/${name}` : `${relDir}/${name}`;
       // a file hardlinked from a repository: its metadata is the object's, not the checkout's
       const known = inoDev !== null && ents.kinds[i] === DT_REG ? mod.devino!.cache.get(`${inoDev}:${ents.inos[i]!}`) : undefined;
@@ -221,14 +238,19 @@ export async function writeDirectoryToMtree(tx: Transaction, dir: string, mtree:
       if (!info) continue;
       if (fmt === S_IFDIR) {
         if (isOwnStaging(name, fsPath)) continue;
-        const meta = new DirMeta(info.uid, info.gid, (info.mode & 0o7777) | S_IFDIR, xattrsOf(fsPath, path, info, mod));
         const child = await node.ensureDir(name);
-        child.setMeta(await tx.writeMetadata(ObjectType.DirMeta, meta.serialize()));
+        child.setMeta(await dirMeta(info, xattrsOf(fsPath, path, info, mod)));
         await walk(fsPath, path, child);
       } else if (fmt === S_IFREG && cached && objHeader?.isRegular) {
         const xattrs = xattrsOf(fsPath, path, info, mod, () => (mod.skipXattrs ? [] : objHeader.xattrs));
         const header = new FileHeader(info.uid, info.gid, (info.mode & 0o7777) | S_IFREG, xattrs);
         const same = header.equals(objHeader);
+        if (same && stored!.has(cached)) {
+          // the common case: nothing to read or write, nothing to wait for
+          if (mod.counters) mod.counters.devinoReused++;
+          await node.replaceFile(name, cached);
+          continue;
+        }
         await pool.add(async () => {
           let csum: Checksum;
           if (!same) {
@@ -270,7 +292,7 @@ export async function writeDirectoryToMtree(tx: Transaction, dir: string, mtree:
           await node.replaceFile(name, csum);
         });
       } else if (fmt === S_IFLNK) {
-        const target = await fsp.readlink(fsPath);
+        const target = readlinkSync(fsPath);
         const header = new FileHeader(info.uid, info.gid, S_IFLNK | 0o777, xattrsOf(fsPath, path, info, mod), target);
         const csum = await tx.writeContent(header, { kind: 'symlink' });
         await node.replaceFile(name, csum);

@@ -60,6 +60,8 @@ export interface TransactionStats {
 export class Transaction {
   private readonly staged = new Map<string, ObjectType>();
   private readonly inflight = new Map<string, Promise<Checksum>>();
+  /** Objects known to be in the repository already (seen there, or listed): not looked up again. */
+  private readonly present = new Set<string>();
   private readonly madeDirs = new Set<string>();
   private readonly refs: PendingRef[] = [];
   private readonly partialMarks = new Set<Checksum>();
@@ -108,8 +110,18 @@ export class Transaction {
 
   async hasObject(type: ObjectType, csum: Checksum): Promise<boolean> {
     const rel = this.relFor(type, csum);
-    if (this.staged.has(rel)) return true;
-    return this.repo.hasObject(type, csum);
+    if (this.staged.has(rel) || this.present.has(rel)) return true;
+    if (!(await this.repo.hasObject(type, csum))) return false;
+    this.present.add(rel);
+    return true;
+  }
+
+  /**
+   * Objects the repository holds now (a listing): a commit that will ask about most of them (a rebuild's
+   * thousands of unchanged dirmetas and dirtrees) then needs no lookup each.
+   */
+  notePresent(objects: Iterable<{ type: ObjectType; checksum: Checksum }>): void {
+    for (const o of objects) this.present.add(this.relFor(o.type, o.checksum));
   }
 
   /** Write a metadata object; returns its checksum. `expected` makes a mismatch an error. */
@@ -147,11 +159,12 @@ export class Transaction {
 
   private async dedupe(type: ObjectType, csum: Checksum, write: () => Promise<void>): Promise<Checksum> {
     const rel = this.relFor(type, csum);
-    if (this.staged.has(rel)) return csum;
+    if (this.staged.has(rel) || this.present.has(rel)) return csum;
     const running = this.inflight.get(rel);
     if (running) return running;
     const p = (async () => {
       if (!(await this.repo.hasObject(type, csum))) await write();
+      else this.present.add(rel);
       return csum;
     })();
     this.inflight.set(rel, p);

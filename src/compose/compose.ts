@@ -7,12 +7,12 @@ import { existsSync, lstatSync, promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigRepo } from '../config/configrepo.js';
 import { fetchForBuild } from '../fetch/fetch.js';
-import { readRpmHeader } from '../rpm/file/index.js';
+import { readRpmHeaders } from '../rpm/file/index.js';
 import { Repo } from '../ostree/repo/repo.js';
 import { Variant, type VarDict } from '../gvariant/index.js';
 import { defaultTimestamp } from '../ostree/commit/write-commit.js';
 import { ObjectType } from '../ostree/objects/types.js';
-import { randomName } from '../util/fs.js';
+import { mapLimit, randomName } from '../util/fs.js';
 import { CoreforgeError, InvalidInputError, UnsupportedError } from '../errors.js';
 import type { ComposePackage, ComposeProgress, DevinoCache, FileMetaMap } from './types.js';
 import { sandboxAvailable, withRootOverlay } from './sandbox.js';
@@ -27,7 +27,7 @@ import { finalizeRootfs, prepareRootfs } from './conventions.js';
 import { checkPasswd, preparePasswd, readPreviousPwGrp, splitPasswd, type PreviousPwGrp } from './passwd.js';
 import { mergeFileMetaMaps, resolveRpmOwners } from './owners.js';
 import { lockedModesMeta, unlockTree } from './rootless.js';
-import { writeRpmdb } from './rpmdb.js';
+import { createRpmdb, installRpmdb } from './rpmdb.js';
 import { labelTree, loadSelinuxPolicy } from './selinux.js';
 import { buildCommitMetadata, pkglistVariant } from './commit-metadata.js';
 import { computeInputHash, inputPackages } from './inputhash.js';
@@ -72,12 +72,13 @@ export interface BuildResult {
 }
 
 export async function readComposePackages(paths: Map<string, string>): Promise<ComposePackage[]> {
-  const out: ComposePackage[] = [];
-  for (const [nevra, rpmPath] of [...paths].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
-    const header = await readRpmHeader(rpmPath, { label: nevra });
-    out.push({ nevra: header.nevra, name: header.name, evr: header.evr, arch: header.arch, rpmPath, header });
-  }
-  return out;
+  const sorted = [...paths].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  // a few at a time: each is several small reads
+  return mapLimit(sorted, 8, async ([nevra, rpmPath]) => {
+    const headers = await readRpmHeaders(rpmPath, { label: nevra });
+    const header = headers.header;
+    return { nevra: header.nevra, name: header.name, evr: header.evr, arch: header.arch, rpmPath, header, headers };
+  });
 }
 
 /**
@@ -186,68 +187,78 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
     const cached = await cache.importPackages(pkgs, { documentation: tf.documentation ?? true, onProgress: progress, prefill });
     pkgStats = { total: pkgs.length, unpacked: cache.lastStats?.imported ?? 0, cached: cache.lastStats?.cached ?? 0 };
 
-    progress({ phase: 'assemble' });
-    // the previous build's root is recycled, and this one's kept for the next (previous-root.ts)
-    ({ devino } = await assembleRoot(cache, cached, rootfs, { onProgress: progress, reuse: takePreviousRoot(o.buildDir, work) }));
-    const meta: FileMetaMap = new Map();
-    const locked = await unlockTree(rootfs);
-    await applyOverlays(rootfs, layers, meta);
-    await removeFromPackages(rootfs, tf['remove-from-packages'] ?? [], pkgs, { meta });
-    await preparePasswd(rootfs, previousPw, config.manifest);
+    // rpm --justdb reads only the RPM files: it writes the database on the other core while the tree is built
+    const rpmdbRoot = join(work, 'rpmdb');
+    const rpmdbOpts = { ...(epoch !== undefined ? { sourceDateEpoch: epoch } : {}), ...(tf.rpmdb ? { backend: tf.rpmdb } : {}) };
+    const rpmdbReady = fsp.mkdir(rpmdbRoot).then(() => createRpmdb(rpmdbRoot, pkgs, rpmdbOpts));
+    rpmdbReady.catch(() => {});
+    try {
+      progress({ phase: 'assemble' });
+      // the previous build's root is recycled, and this one's kept for the next (previous-root.ts)
+      ({ devino } = await assembleRoot(cache, cached, rootfs, { onProgress: progress, reuse: takePreviousRoot(o.buildDir, work) }));
+      const meta: FileMetaMap = new Map();
+      const locked = await unlockTree(rootfs);
+      await applyOverlays(rootfs, layers, meta);
+      await removeFromPackages(rootfs, tf['remove-from-packages'] ?? [], pkgs, { meta });
+      await preparePasswd(rootfs, previousPw, config.manifest);
 
-    progress({ phase: 'scriptlets' });
-    await runScriptlets(rootfs, pkgs, { scratchDir: scratch, onProgress: progress, ...(o.onOutput ? { onOutput: o.onOutput } : {}) });
-    // owners by name now that %pre created the users (rpm-ostree's apply_rpmfi_overrides)
-    const owners = await resolveRpmOwners(rootfs, pkgs, { includeVar: true });
+      progress({ phase: 'scriptlets' });
+      await runScriptlets(rootfs, pkgs, { scratchDir: scratch, onProgress: progress, ...(o.onOutput ? { onOutput: o.onOutput } : {}) });
+      // owners by name now that %pre created the users (rpm-ostree's apply_rpmfi_overrides)
+      const owners = await resolveRpmOwners(rootfs, pkgs, { includeVar: true });
 
-    progress({ phase: 'postprocess' });
-    // postprocess scripts and dracut: one sandbox session each, over whichever root the step works on
-    const runIn = (root: string) => async (scriptPath: string, label: string): Promise<void> => {
-      await withRootOverlay(root, scratch, async (s) => {
-        const r = await s.run({ argv: [scriptPath], label, ...(o.onOutput ? { onOutput: (t: string) => o.onOutput!(label, t) } : {}) });
-        if (r.code !== 0 || r.signal) throw new PostprocessScriptError(label, r.signal ? `killed by ${r.signal}` : `exit status ${r.code}`, r.output);
+      progress({ phase: 'postprocess' });
+      // postprocess scripts and dracut: one sandbox session each, over whichever root the step works on
+      const runIn = (root: string) => async (scriptPath: string, label: string): Promise<void> => {
+        await withRootOverlay(root, scratch, async (s) => {
+          const r = await s.run({ argv: [scriptPath], label, ...(o.onOutput ? { onOutput: (t: string) => o.onOutput!(label, t) } : {}) });
+          if (r.code !== 0 || r.signal) throw new PostprocessScriptError(label, r.signal ? `killed by ${r.signal}` : `exit status ${r.code}`, r.output);
+        });
+      };
+      await postprocess(rootfs, {
+        treefile: config.manifest,
+        version,
+        runScript: runIn(rootfs),
+        meta,
+        hooks: { rpmdb: async (root) => (await rpmdbReady, await installRpmdb(root, rpmdbRoot)) },
       });
-    };
-    await postprocess(rootfs, {
-      treefile: config.manifest,
-      version,
-      runScript: runIn(rootfs),
-      meta,
-      hooks: { rpmdb: (root) => writeRpmdb(root, pkgs, { ...(epoch !== undefined ? { sourceDateEpoch: epoch } : {}), ...(tf.rpmdb ? { backend: tf.rpmdb } : {}) }).then(() => undefined) },
-    });
-    const finalRoot = join(work, 'final');
-    await fsp.mkdir(finalRoot, { mode: 0o755 });
-    await prepareRootfs(rootfs, finalRoot, tf);
-    const lockedBefore: FileMetaMap = new Map();
-    await lockedModesMeta(finalRoot, locked, lockedBefore);
-    const kernel = await finalizeRootfs(finalRoot, {
-      treefile: config.manifest,
-      meta: mergeFileMetaMaps(owners, lockedBefore, meta),
-      kernel: { runScript: runIn(finalRoot) },
-      hooks: { passwdMigrate: (root) => splitPasswd(root, config.manifest) },
-    });
-    await checkPasswd(finalRoot, config.manifest, previousPw, { owners });
+      const finalRoot = join(work, 'final');
+      await fsp.mkdir(finalRoot, { mode: 0o755 });
+      await prepareRootfs(rootfs, finalRoot, tf);
+      const lockedBefore: FileMetaMap = new Map();
+      await lockedModesMeta(finalRoot, locked, lockedBefore);
+      const kernel = await finalizeRootfs(finalRoot, {
+        treefile: config.manifest,
+        meta: mergeFileMetaMaps(owners, lockedBefore, meta),
+        kernel: { runScript: runIn(finalRoot) },
+        hooks: { passwdMigrate: (root) => splitPasswd(root, config.manifest) },
+      });
+      await checkPasswd(finalRoot, config.manifest, previousPw, { owners });
 
-    let labels: FileMetaMap = new Map();
-    if ((tf.selinux ?? true) && (await loadSelinuxPolicy(finalRoot))) labels = await labelTree(finalRoot, { ...(tf['selinux-label-version'] !== undefined ? { labelVersion: tf['selinux-label-version'] } : {}) });
+      let labels: FileMetaMap = new Map();
+      if ((tf.selinux ?? true) && (await loadSelinuxPolicy(finalRoot))) labels = await labelTree(finalRoot, { ...(tf['selinux-label-version'] !== undefined ? { labelVersion: tf['selinux-label-version'] } : {}) });
 
-    // files the postprocess steps wrote with owner-unreadable modes (shadow) must still be read by the commit
-    await unlockTree(finalRoot, locked, (rel) => rel);
-    const lockedNow: FileMetaMap = new Map();
-    await lockedModesMeta(finalRoot, locked, lockedNow);
+      // files the postprocess steps wrote with owner-unreadable modes (shadow) must still be read by the commit
+      await unlockTree(finalRoot, locked, (rel) => rel);
+      const lockedNow: FileMetaMap = new Map();
+      await lockedModesMeta(finalRoot, locked, lockedNow);
 
-    progress({ phase: 'commit' });
-    const metadata = buildCommitMetadata(tf['add-commit-metadata'], [
-      ['version', new Variant('s', version)],
-      ['rpmostree.inputhash', new Variant('s', inputhash)],
-      ['rpmostree.rpmdb.pkglist', pkglistVariant(pkgs)],
-      ...(kernel ? ([['ostree.bootable', new Variant('b', true)], ['ostree.linux', new Variant('s', kernel.kver)]] as VarDict) : []),
-    ]);
-    const prefilled = (c: string): string | null => {
-      const p = join(prefill.dir, c.slice(0, 2), `${c.slice(2)}.filez`);
-      return existsSync(p) ? p : null;
-    };
-    return commitRootfs(repo, finalRoot, { devino, meta: mergeFileMetaMaps(lockedNow, owners, meta, labels), branch: ref, parent, metadata, timestamp, onProgress: progress, prefilled });
+      progress({ phase: 'commit' });
+      const metadata = buildCommitMetadata(tf['add-commit-metadata'], [
+        ['version', new Variant('s', version)],
+        ['rpmostree.inputhash', new Variant('s', inputhash)],
+        ['rpmostree.rpmdb.pkglist', pkglistVariant(pkgs)],
+        ...(kernel ? ([['ostree.bootable', new Variant('b', true)], ['ostree.linux', new Variant('s', kernel.kver)]] as VarDict) : []),
+      ]);
+      const prefilled = (c: string): string | null => {
+        const p = join(prefill.dir, c.slice(0, 2), `${c.slice(2)}.filez`);
+        return existsSync(p) ? p : null;
+      };
+      return commitRootfs(repo, finalRoot, { devino, meta: mergeFileMetaMaps(lockedNow, owners, meta, labels), branch: ref, parent, metadata, timestamp, onProgress: progress, prefilled });
+    } finally {
+      // never leave rpm writing into a work dir that is being removed
+      await rpmdbReady.catch(() => undefined);
+    }
   }, (work) => {
     const root = ['final', 'rootfs'].map((n) => join(work, n)).find((p) => lstatSync(join(p, 'usr'), { throwIfNoEntry: false })?.isDirectory());
     if (root) keepRoot(o.buildDir, work, root, devino);

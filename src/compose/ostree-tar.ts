@@ -1,4 +1,4 @@
-import { closeSync, constants as fsConstants, fdatasync, fstatSync, fsyncSync, ftruncateSync, openSync, readSync, promises as fsp } from 'node:fs';
+import { closeSync, constants as fsConstants, fdatasync, fsyncSync, ftruncateSync, openSync, promises as fsp } from 'node:fs';
 import { native } from '../native/index.js';
 import { basename, dirname, join } from 'node:path';
 import { CorruptionError, InvalidInputError, NotFoundError, isErrno } from '../errors.js';
@@ -126,28 +126,48 @@ class TarSink {
     }
   }
 
-  /** A file entry whose content is the file at `path`: header (with its size), bytes, padding. */
+  /**
+   * A file entry whose content is the file at `path`: header (with its size), bytes, padding. The file is read
+   * straight after the room its header takes (one native call opens, sizes, reads and closes it), then the
+   * header is written in front.
+   */
   async fileEntry(e: TarEntry, path: string, what: string): Promise<void> {
-    let fd: number;
+    const headLen = entryHead({ ...e, size: 0 }).length;
+    if (FLUSH_AT - this.used < headLen + DIRECT_ALIGN) await this.flush();
+    const at = this.used;
+    let got: number;
+    let size: number;
     try {
-      fd = openSync(path, 'r');
+      [got, size] = native().readFileInto(path, this.buf, at + headLen, FLUSH_AT - at - headLen, 0);
     } catch (err) {
       throw isErrno(err, 'ENOENT') ? new NotFoundError(`missing object ${what}`, { cause: err }) : err;
     }
-    try {
-      const size = fstatSync(fd).size;
-      await this.put(entryHead({ ...e, size }));
-      for (let pos = 0; pos < size; ) {
-        if (this.used === FLUSH_AT) await this.flush();
-        const n = readSync(fd, this.buf, this.used, Math.min(FLUSH_AT - this.used, size - pos), pos);
-        if (n === 0) throw new CorruptionError(`${path}: changed size while being read (${pos} of ${size} bytes)`);
-        this.used += n;
-        pos += n;
-      }
-      await this.zeros(padding(size));
-    } finally {
-      closeSync(fd);
+    const head = entryHead({ ...e, size });
+    // a header that grew with the size (pax, from 8 GiB on): write the entry again in order
+    if (head.length !== headLen) return this.fileEntrySlow(head, path, size);
+    this.buf.set(head, at);
+    this.used = at + headLen + got;
+    if (got < size && this.used < FLUSH_AT) throw changedSize(path, got, size);
+    for (let pos = got; pos < size; ) {
+      await this.flush();
+      const [n, now] = native().readFileInto(path, this.buf, 0, Math.min(FLUSH_AT, size - pos), pos);
+      if (n === 0 || now !== size) throw changedSize(path, pos, size);
+      this.used = n;
+      pos += n;
     }
+    await this.zeros(padding(size));
+  }
+
+  private async fileEntrySlow(head: Buffer, path: string, size: number): Promise<void> {
+    await this.put(head);
+    for (let pos = 0; pos < size; ) {
+      if (this.used === FLUSH_AT) await this.flush();
+      const [n, now] = native().readFileInto(path, this.buf, this.used, Math.min(FLUSH_AT - this.used, size - pos), pos);
+      if (n === 0 || now !== size) throw changedSize(path, pos, size);
+      this.used += n;
+      pos += n;
+    }
+    await this.zeros(padding(size));
   }
 
   /** Hand the full buffer (or, at the end, what there is) to the thread pool and move to the next free buffer. */
@@ -188,6 +208,10 @@ class TarSink {
     await this.syncing;
     if (this.direct) ftruncateSync(this.fd, this.pos);
   }
+}
+
+function changedSize(path: string, pos: number, size: number): CorruptionError {
+  return new CorruptionError(`${path}: changed size while being read (${pos} of ${size} bytes)`);
 }
 
 /** The new tar, with O_DIRECT where the file system takes it (not tmpfs, for one). */

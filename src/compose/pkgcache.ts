@@ -227,6 +227,7 @@ function payloadBytes(h: RpmPackageHeaders): number {
 }
 
 async function readHeadersFor(pkg: ComposePackage): Promise<RpmPackageHeaders> {
+  if (pkg.headers) return pkg.headers;
   let h: RpmPackageHeaders;
   try {
     h = await readRpmHeaders(pkg.rpmPath);

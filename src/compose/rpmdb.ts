@@ -92,8 +92,19 @@ const byNevra = (a: ComposePackage, b: ComposePackage): number => (a.name < b.na
  * result does not depend on the caller's order; rpm orders the transaction itself.
  */
 export async function writeRpmdb(rootfs: string, pkgs: readonly ComposePackage[], opts: WriteRpmdbOptions = {}): Promise<void> {
+  await createRpmdb(rootfs, pkgs, opts);
+  await installRpmdb(rootfs, rootfs, opts);
+}
+
+/**
+ * The rpm half of writeRpmdb: `rpm --justdb` writes the packages' database
+ * under `dbRoot`/usr/share/rpm. It reads only the RPM files, never the tree,
+ * so it can run beside the steps that build the tree (dbRoot a scratch
+ * directory) and be installed into it later (installRpmdb).
+ */
+export async function createRpmdb(dbRoot: string, pkgs: readonly ComposePackage[], opts: WriteRpmdbOptions = {}): Promise<void> {
   if (opts.backend !== undefined && opts.backend !== 'sqlite') throw new UnsupportedError(`rpmdb: ${opts.backend}: only the sqlite rpmdb backend is supported`);
-  const dbdir = join(rootfs, RPMDB_LOCATION);
+  const dbdir = join(dbRoot, RPMDB_LOCATION);
   await fsp.rm(dbdir, { recursive: true, force: true });
   await fsp.mkdir(dbdir, { recursive: true, mode: 0o755 });
   await fsp.chmod(dbdir, 0o755);
@@ -109,7 +120,7 @@ export async function writeRpmdb(rootfs: string, pkgs: readonly ComposePackage[]
         env.SOURCE_DATE_EPOCH = String(sde);
       }
       const args = [
-        '--root', rootfs,
+        '--root', dbRoot,
         '--dbpath', `/${RPMDB_LOCATION}`,
         '--define', '_db_backend sqlite',
         // rpm-ostree's write_rpmdb: RPMTRANS_FLAG_JUSTDB | NOCONTEXTS, no dependency check, problem filters
@@ -128,12 +139,22 @@ export async function writeRpmdb(rootfs: string, pkgs: readonly ComposePackage[]
     // rpm refuses an empty transaction; `rpm --initdb` gives the empty database.
     const home = await mkdtemp(join(tmpdir(), 'coreforge-rpmhome-'));
     try {
-      await run(opts.rpm ?? 'rpm', ['--root', rootfs, '--dbpath', `/${RPMDB_LOCATION}`, '--define', '_db_backend sqlite', '--initdb'], { ...process.env, HOME: home, LC_ALL: 'C' }, 'initializing an empty rpmdb');
+      await run(opts.rpm ?? 'rpm', ['--root', dbRoot, '--dbpath', `/${RPMDB_LOCATION}`, '--define', '_db_backend sqlite', '--initdb'], { ...process.env, HOME: home, LC_ALL: 'C' }, 'initializing an empty rpmdb');
     } finally {
       await fsp.rm(home, { recursive: true, force: true });
     }
   }
-  await normalizeRpmdb(rootfs, opts);
+  await normalizeRpmdb(dbRoot, opts);
+}
+
+/** The database createRpmdb wrote under `dbRoot` becomes the tree's (replacing any), with its links and macro file. */
+export async function installRpmdb(rootfs: string, dbRoot: string, opts: Pick<WriteRpmdbOptions, 'links'> = {}): Promise<void> {
+  if (dbRoot !== rootfs) {
+    const dbdir = join(rootfs, RPMDB_LOCATION);
+    await fsp.rm(dbdir, { recursive: true, force: true });
+    await fsp.mkdir(join(dbdir, '..'), { recursive: true, mode: 0o755 });
+    await fsp.rename(join(dbRoot, RPMDB_LOCATION), dbdir);
+  }
   if (opts.links !== false) {
     await writeRpmdbLinks(rootfs);
     await writeRpmMacro(rootfs);

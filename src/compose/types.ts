@@ -1,4 +1,4 @@
-import type { RpmHeader } from '../rpm/file/index.js';
+import type { RpmHeader, RpmPackageHeaders } from '../rpm/file/index.js';
 import type { Checksum } from '../ostree/checksum.js';
 import type { Xattrs } from '../ostree/objects/xattrs.js';
 import type { DevinoEntry } from '../ostree/commit/write-dir.js';
@@ -16,6 +16,8 @@ export interface ComposePackage {
   /** The RPM file (in cache/pkgs). */
   rpmPath: string;
   header: RpmHeader;
+  /** Signature header and header as read from rpmPath, when the reader kept them (the pkgcache needs both). */
+  headers?: RpmPackageHeaders;
 }
 
 /** A package imported into the pkgcache. */

@@ -187,6 +187,8 @@ export interface NewBuild {
   now?: Date;
   /** Every entry of the OSTree tar gets this mtime (default: the commit timestamp). */
   tarMtime?: number;
+  /** What the commit reaches (CommitRootfsOptions.objects), so the tar need not walk it. */
+  reachable?: Set<string>;
 }
 
 export interface WrittenBuild {
@@ -234,7 +236,7 @@ export async function writeBuild(o: NewBuild): Promise<WrittenBuild> {
   await fsp.mkdir(staging);
   try {
     const tarName = ostreeTarName(o.name, o.id, o.arch);
-    const tar = await writeOstreeTar(o.repo, o.commit, o.ref ?? null, join(staging, tarName), { mtime: o.tarMtime ?? commit.timestamp });
+    const tar = await writeOstreeTar(o.repo, o.commit, o.ref ?? null, join(staging, tarName), { mtime: o.tarMtime ?? commit.timestamp, ...(o.reachable ? { reachable: o.reachable } : {}) });
 
     const meta: CosaBuildMeta = {
       ...(o.ref ? { ref: o.ref } : {}),

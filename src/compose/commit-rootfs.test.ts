@@ -12,6 +12,8 @@ import { makeXattrs } from '../ostree/objects/xattrs.js';
 import type { CommitCounters } from '../ostree/commit/write-dir.js';
 import { PkgCache } from './pkgcache.js';
 import { assembleRoot } from './assemble.js';
+import { ObjectType } from '../ostree/objects/types.js';
+import { objectKey, traverseCommit } from '../ostree/traverse.js';
 import { commitRootfs } from './commit-rootfs.js';
 import { composePackage, kitchenSinkSpec, ostree, ostreeLs } from './pkgfixtures.test-helper.js';
 import type { DevinoCache, FileMetaMap } from './types.js';
@@ -104,8 +106,13 @@ describe('commitRootfs', { skip }, () => {
         const path = join(work, `build-${mode}`);
         const repo = await Repo.create(path, mode);
         const counters: CommitCounters = { filesHashed: 0, devinoReused: 0 };
-        const c = await commitRootfs(repo, root, { devino, meta, branch: 'fedora/x86_64/coreos', metadata: [['version', V.s('1')]], timestamp: TS, counters });
+        const objects = new Set<string>();
+        const c = await commitRootfs(repo, root, { devino, meta, branch: 'fedora/x86_64/coreos', metadata: [['version', V.s('1')]], timestamp: TS, counters, objects });
         assert.match(ostree(path, 'fsck'), /no errors found/);
+        // what the commit reaches, as the walk collected it: exactly what a traversal of the commit finds
+        const walked = new Set<string>();
+        for await (const o of traverseCommit(repo, c)) if (o.type !== ObjectType.Commit) walked.add(objectKey(o.type, o.checksum));
+        assert.deepEqual([...objects].sort(), [...walked].sort());
         const ls = ostreeLs(path, c);
         const want: Record<string, [string, number, number, number]> = {
           '/usr/bin/tp-suid': ['-', 0o4755, 0, 0],

@@ -32,10 +32,10 @@ export interface CommitRootfsOptions {
   /** Seconds since the epoch. */
   timestamp: number;
   onProgress?: (p: ComposeProgress) => void;
-  /** Archive objects the package cache compressed ahead of time (ImportOptions.prefill), by checksum. */
-  prefilled?: (checksum: Checksum) => string | null;
   /** Filled in: files read and hashed vs. reused from the devino cache. */
   counters?: CommitCounters;
+  /** Filled in: objectKey of every dirtree, dirmeta and file the commit reaches (left empty if not known). */
+  objects?: Set<string>;
 }
 
 /** xattrs that describe how a checkout or an overlay stored a file, never the file itself. */
@@ -87,7 +87,7 @@ export async function commitRootfs(repo: Repo, rootfs: string, opts: CommitRootf
       return true;
     },
     xattrsFor: (path, _info, base) => mergeXattrs(base(), opts.meta.get(path)?.xattrs),
-    devino: { cache: opts.devino, header: (fsPath) => bareUserHeader(fsPath), ...(opts.prefilled ? { prefilled: opts.prefilled } : {}) },
+    devino: { cache: opts.devino, header: (fsPath) => bareUserHeader(fsPath) },
     counters,
   };
   const tx = await Transaction.begin(repo);
@@ -101,6 +101,7 @@ export async function commitRootfs(repo: Repo, rootfs: string, opts: CommitRootf
       metadata: opts.metadata,
       timestamp: opts.timestamp,
     });
+    if (opts.objects && !root.collectObjects(opts.objects)) opts.objects.clear();
     if (opts.branch) tx.setRef(opts.branch, commit);
     await tx.commit();
     opts.onProgress?.({ phase: 'commit', done: seen, total: seen });

@@ -175,6 +175,10 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
 
   let pkgStats: BuildResult['packages'];
   let devino: DevinoCache = new Map();
+  // what the new commit reaches: the tar writes it without walking the commit, the prune starts from it
+  const objects = new Set<string>();
+  // held while the unpack stores new objects in the build repo ahead of the commit that will reference them
+  const unlockRepo = await repo.lock('sh');
   const commit = await withScratch(o.buildDir, async (work) => {
     const rootfs = join(work, 'rootfs');
     const scratch = join(work, 'scratch');
@@ -182,8 +186,8 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
 
     progress({ phase: 'unpack', done: 0, total: pkgs.length });
     const cache = await PkgCache.open(join(o.buildDir, 'cache', 'pkgcache-repo'));
-    // new content is compressed for the build repo while it is unpacked (a core is free then); the commit links it
-    const prefill = { dir: join(work, 'archive-objects'), repoObjects: join(repo.path, 'objects'), level: repo.zlibLevel };
+    // new content goes into the build repo while it is unpacked (a core is free then); the commit finds it there
+    const prefill = { objectsDir: join(repo.path, 'objects'), tmpDir: join(repo.path, 'tmp'), level: repo.zlibLevel };
     const cached = await cache.importPackages(pkgs, { documentation: tf.documentation ?? true, onProgress: progress, prefill });
     pkgStats = { total: pkgs.length, unpacked: cache.lastStats?.imported ?? 0, cached: cache.lastStats?.cached ?? 0 };
 
@@ -250,11 +254,7 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
         ['rpmostree.rpmdb.pkglist', pkglistVariant(pkgs)],
         ...(kernel ? ([['ostree.bootable', new Variant('b', true)], ['ostree.linux', new Variant('s', kernel.kver)]] as VarDict) : []),
       ]);
-      const prefilled = (c: string): string | null => {
-        const p = join(prefill.dir, c.slice(0, 2), `${c.slice(2)}.filez`);
-        return existsSync(p) ? p : null;
-      };
-      return commitRootfs(repo, finalRoot, { devino, meta: mergeFileMetaMaps(lockedNow, owners, meta, labels), branch: ref, parent, metadata, timestamp, onProgress: progress, prefilled });
+      return commitRootfs(repo, finalRoot, { devino, meta: mergeFileMetaMaps(lockedNow, owners, meta, labels), branch: ref, parent, metadata, timestamp, onProgress: progress, objects });
     } finally {
       // never leave rpm writing into a work dir that is being removed
       await rpmdbReady.catch(() => undefined);
@@ -262,7 +262,7 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
   }, (work) => {
     const root = ['final', 'rootfs'].map((n) => join(work, n)).find((p) => lstatSync(join(p, 'usr'), { throwIfNoEntry: false })?.isDirectory());
     if (root) keepRoot(o.buildDir, work, root, devino);
-  });
+  }).finally(unlockRepo);
   progress({ phase: 'artifacts' });
   const written = await writeBuild({
     buildDir: o.buildDir,
@@ -275,6 +275,7 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
     inputhash,
     previous: prev,
     now,
+    ...(objects.size > 0 ? { reachable: objects } : {}),
   });
   // cosa build: tmp/repo keeps each ref's commit and two ancestors (the tar walked the new commit already);
   // builds/ the newest 3 untagged builds (unless --skip-prune)

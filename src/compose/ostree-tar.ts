@@ -29,6 +29,11 @@ export interface OstreeTarOptions {
   mtime?: number;
   /** Where to stage the conversion of a non-archive source (default: beside outFile). */
   tmpDir?: string;
+  /**
+   * The objectKeys of everything the commit reaches except the commit itself, when the caller knows them (it
+   * just wrote the commit): no walk of the commit's dirtrees.
+   */
+  reachable?: Set<string>;
 }
 
 export interface OstreeTarResult {
@@ -301,8 +306,19 @@ export async function writeOstreeTar(srcRepo: Repo, commit: Checksum, ref: strin
       await pullLocal(repo, srcRepo, [commit], { noRefs: true });
     }
 
-    const reachable = new Set<string>();
-    const objects = await commitObjects(repo, commit, 16, reachable);
+    let reachable: Set<string>;
+    let objects: string[];
+    if (opts.reachable && opts.reachable.size > 0 && repo === srcRepo) {
+      reachable = opts.reachable;
+      objects = [repo.objectRelPath(ObjectType.Commit, commit)];
+      for (const k of reachable) {
+        const dot = k.indexOf('.');
+        objects.push(repo.objectRelPath(Number(k.slice(dot + 1)) as ObjectType, k.slice(0, dot)));
+      }
+    } else {
+      reachable = new Set<string>();
+      objects = await commitObjects(repo, commit, 16, reachable);
+    }
     if (await repo.hasObject(ObjectType.CommitMeta, commit)) objects.push(repo.objectRelPath(ObjectType.CommitMeta, commit));
 
     const planned: PlannedEntry[] = [{ path: '.', kind: 'dir', size: 0 }, { path: 'config', kind: 'file', data: Buffer.from(ARCHIVE_CONFIG), size: ARCHIVE_CONFIG.length }];

@@ -28,18 +28,22 @@ export interface ScanJob {
   /** The repository's objects/ directory (objects there are not written again). */
   objectsDir: string;
   /**
-   * Also compress each new regular-file object into its archive form
-   * (`XX/REST.filez` under `dir`), unless the archive repository whose
-   * objects/ is `repoObjects` has it: the build's final commit then links
-   * these instead of compressing the same content again, and the compression
-   * runs here, while unpacking, where a core is otherwise idle.
+   * Also store each new regular-file object in an archive repository
+   * (`XX/REST.filez` in its objects/), unless it has it: the build's final
+   * commit then finds its content already there instead of compressing it
+   * again, and the compression runs here, while unpacking, where a core is
+   * otherwise idle. Each object appears whole, renamed into place from a
+   * temporary file, as ostree writes objects during a transaction; the caller
+   * holds the repository's shared lock meanwhile (no prune can take them).
    */
   prefill?: ArchivePrefill;
 }
 
 export interface ArchivePrefill {
-  dir: string;
-  repoObjects: string;
+  /** The archive repository's objects/ directory. */
+  objectsDir: string;
+  /** A directory for the temporary files, on the same file system (the repository's tmp/). */
+  tmpDir: string;
   /** zlib level of the archive repository. */
   level: number;
 }
@@ -146,26 +150,26 @@ class ObjectWriter {
   private prefillTarget(csum: string): string | null {
     const p = this.job.prefill;
     if (!p) return null;
-    const name = `${csum.slice(2)}.filez`;
-    if (existsSync(join(p.repoObjects, csum.slice(0, 2), name))) return null;
-    const dir = join(p.dir, csum.slice(0, 2));
+    const dir = join(p.objectsDir, csum.slice(0, 2));
+    const target = join(dir, `${csum.slice(2)}.filez`);
+    if (existsSync(target)) return null;
     if (!this.prefillDirs.has(dir)) {
       mkdirSync(dir, { recursive: true });
       this.prefillDirs.add(dir);
     }
-    return join(dir, name);
+    return target;
   }
 
-  /** A whole object under its final name, or nothing: written to a temporary name first. */
-  private prefillTmp(target: string): { fd: number; tmp: string } {
-    const tmp = `${target}.${process.pid}-${threadId}-${tmpSerial++}.tmp`;
+  /** A whole object under its final name, or nothing: written to a temporary file first. */
+  private prefillTmp(csum: string): { fd: number; tmp: string } {
+    const tmp = join(this.job.prefill!.tmpDir, `prefill-${csum}.${process.pid}-${threadId}-${tmpSerial++}.tmp`);
     return { fd: openSync(tmp, 'wx', 0o644), tmp };
   }
 
   private prefillBytes(csum: string, header: FileHeader, size: number, chunks: Buffer[]): void {
     const target = this.prefillTarget(csum);
     if (!target) return;
-    const { fd, tmp } = this.prefillTmp(target);
+    const { fd, tmp } = this.prefillTmp(csum);
     try {
       writeArchiveBody(fd, lenPrefixed(header.serializeArchive(size)), chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks), this.job.prefill!.level);
     } catch (e) {
@@ -183,7 +187,7 @@ class ObjectWriter {
       const target = this.prefillTarget(csum);
       if (!target) continue;
       const src = join(this.job.stagingDir, csum.slice(0, 2), `${csum.slice(2)}.file`);
-      const { fd, tmp } = this.prefillTmp(target);
+      const { fd, tmp } = this.prefillTmp(csum);
       try {
         await writeArchiveFromFile(fd, lenPrefixed(header.serializeArchive(size)), src, this.job.prefill!.level);
       } catch (e) {

@@ -1,8 +1,9 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { RpmBuilder, rpmbuildAvailable, rpmQuery } from '../rpm/testing/rpmbuild.js';
 import { RpmDigestError, RpmFormatError, RpmUnsafePathError, readRpmHeaders, newcEntry, newcTrailer } from '../rpm/file/index.js';
 import { CoreforgeError } from '../errors.js';
@@ -54,13 +55,13 @@ describe('PkgCache', { skip }, () => {
     rmSync(work, { recursive: true, force: true });
   });
 
-  it('prefill: every new regular-file object is also compressed into a valid archive object of the same checksum', async () => {
+  it('prefill: every new regular-file object also goes whole into the archive repository, which the real ostree fscks', async () => {
     const dir = join(work, 'c-prefill');
     const cache = await PkgCache.open(dir);
     const archive = await Repo.create(join(work, 'archive-prefill'), 'archive');
-    const prefillDir = join(work, 'prefill');
+    const prefill = { objectsDir: join(archive.path, 'objects'), tmpDir: join(archive.path, 'tmp'), level: 6 };
     const pkg = await composePackage(rpm);
-    const [cached] = await cache.importPackages([pkg], { documentation: true, prefill: { dir: prefillDir, repoObjects: join(archive.path, 'objects'), level: 6 } });
+    const [cached] = await cache.importPackages([pkg], { documentation: true, prefill });
     // the regular files of the package commit (symlinks are not prefilled: they have no content to compress)
     const want = new Set<string>();
     const walk = async (tree: string): Promise<void> => {
@@ -70,30 +71,31 @@ describe('PkgCache', { skip }, () => {
     };
     await walk((await cache.repo.loadCommit(cached!.commit)).rootTree);
     assert.ok(want.size > 3);
+    const objects = () => readdirSync(prefill.objectsDir).flatMap((d) => readdirSync(join(prefill.objectsDir, d)).map((f) => [d, f] as const));
     const got = new Set<string>();
-    for (const d of readdirSync(prefillDir)) {
-      for (const f of readdirSync(join(prefillDir, d))) {
-        assert.match(f, /^[0-9a-f]{62}\.filez$/, `no temporary files left: ${f}`);
-        const csum = d + f.slice(0, 62);
-        const { header, data } = decodeArchiveObject(readFileSync(join(prefillDir, d, f)), f);
-        const h = new ContentHasher(header);
-        h.update(data);
-        assert.equal(h.digest(), csum, `${f} decodes to its own checksum`);
-        got.add(csum);
-      }
+    for (const [d, f] of objects()) {
+      assert.match(f, /^[0-9a-f]{62}\.filez$/, `only objects: ${f}`);
+      const csum = d + f.slice(0, 62);
+      const { header, data } = decodeArchiveObject(readFileSync(join(prefill.objectsDir, d, f)), f);
+      const h = new ContentHasher(header);
+      h.update(data);
+      assert.equal(h.digest(), csum, `${f} decodes to its own checksum`);
+      got.add(csum);
     }
     assert.deepEqual([...got].sort(), [...want].sort());
+    assert.deepEqual(readdirSync(prefill.tmpDir).filter((f) => f.startsWith('prefill-')), [], 'no temporary files left');
+    const fsck = spawnSync('ostree', ['fsck', `--repo=${archive.path}`], { encoding: 'utf8' });
+    assert.equal(fsck.status, 0, fsck.stderr);
 
-    // objects the archive repository already has are not compressed again (a fresh cache: all objects are new to it)
-    rmSync(prefillDir, { recursive: true, force: true });
-    const cache2 = await PkgCache.open(join(work, 'c-prefill2'));
+    // objects the archive repository already has are not written again (a fresh cache: all objects are new to it)
     const one = [...want][0]!;
-    const objDir = join(archive.path, 'objects', one.slice(0, 2));
-    mkdirSync(objDir, { recursive: true });
-    writeFileSync(join(objDir, `${one.slice(2)}.filez`), 'placeholder');
-    await cache2.importPackages([pkg], { documentation: true, prefill: { dir: prefillDir, repoObjects: join(archive.path, 'objects'), level: 6 } });
-    assert.equal(existsSync(join(prefillDir, one.slice(0, 2), `${one.slice(2)}.filez`)), false);
-    assert.equal(readdirSync(prefillDir).flatMap((d) => readdirSync(join(prefillDir, d))).length, want.size - 1);
+    const placeholder = join(prefill.objectsDir, one.slice(0, 2), `${one.slice(2)}.filez`);
+    for (const [d, f] of objects()) rmSync(join(prefill.objectsDir, d, f));
+    writeFileSync(placeholder, 'placeholder');
+    const cache2 = await PkgCache.open(join(work, 'c-prefill2'));
+    await cache2.importPackages([pkg], { documentation: true, prefill });
+    assert.equal(readFileSync(placeholder, 'utf8'), 'placeholder');
+    assert.equal(objects().length, want.size);
   });
 
   it('imports a package as rpm-ostree does: root-owned, header modes, symlinks, hardlinks, no ghosts', async () => {

@@ -3,6 +3,7 @@ import { validateFilename } from '../objects/dirtree.js';
 import { DirTree } from '../objects/dirtree.js';
 import { ObjectType } from '../objects/types.js';
 import type { Checksum } from '../checksum.js';
+import { objectKey } from '../traverse.js';
 import type { Repo } from '../repo/repo.js';
 import type { Transaction } from '../repo/transaction.js';
 
@@ -136,6 +137,19 @@ export class MutableTree {
     const csum = await tx.writeMetadata(ObjectType.DirTree, dt.serialize());
     this.cachedTree = csum;
     return csum;
+  }
+
+  /**
+   * After write(): add the objectKey (traverse.ts) of every dirtree, dirmeta and file of this tree to `into`.
+   * False (and `into` incomplete) when part of the tree was never loaded: its objects are not known here.
+   */
+  collectObjects(into: Set<string>): boolean {
+    if (this.lazy || !this.cachedTree || !this.metaChecksum) return false;
+    into.add(objectKey(ObjectType.DirTree, this.cachedTree));
+    into.add(objectKey(ObjectType.DirMeta, this.metaChecksum));
+    for (const c of this._files.values()) into.add(objectKey(ObjectType.File, c));
+    for (const d of this._dirs.values()) if (!d.collectObjects(into)) return false;
+    return true;
   }
 
   private anyDirty(): boolean {

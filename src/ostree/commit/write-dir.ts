@@ -48,8 +48,6 @@ export interface CommitModifier {
     cache: ReadonlyMap<string, DevinoEntry>;
     /** The object's header when the entry has none, or null to treat the file as not cached. */
     header?: (fsPath: string, checksum: Checksum) => FileHeader | null | Promise<FileHeader | null>;
-    /** An archive-mode `.filez` of the object, compressed ahead of time, to link instead of compressing the file (or null). */
-    prefilled?: (checksum: Checksum) => string | null;
   };
   /** Counters filled in by the walk. */
   counters?: CommitCounters;
@@ -66,8 +64,6 @@ export interface CommitCounters {
   filesHashed: number;
   /** Regular files taken from the devino cache without reading them. */
   devinoReused: number;
-  /** Of those, objects stored by linking a prefilled archive object. */
-  prefilledLinked?: number;
 }
 
 export interface EntryInfo {
@@ -264,11 +260,6 @@ export async function writeDirectoryToMtree(tx: Transaction, dir: string, mtree:
               if (!w) {
                 w = (async () => {
                   if (!listingComplete && (await tx.hasObject(ObjectType.File, cached))) return;
-                  const filez = mod.devino!.prefilled?.(cached);
-                  if (filez && (await tx.adoptArchiveObject(cached, filez, lstatNow().size))) {
-                    if (mod.counters) mod.counters.prefilledLinked = (mod.counters.prefilledLinked ?? 0) + 1;
-                    return;
-                  }
                   await tx.writeContent(objHeader, { kind: 'file', path: fsPath, size: lstatNow().size }, cached).catch((e: unknown) => {
                     if (e instanceof CorruptionError) throw new CorruptionError(`${fsPath}: content differs from object ${cached} it was checked out from (modified in place?)`);
                     throw e;

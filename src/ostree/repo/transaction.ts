@@ -1,4 +1,4 @@
-import { promises as fsp, constants as C, closeSync, openSync, createReadStream, createWriteStream, writeFileSync, writeSync, linkSync, mkdirSync, renameSync } from 'node:fs';
+import { promises as fsp, constants as C, closeSync, openSync, createReadStream, createWriteStream, writeFileSync, writeSync, mkdirSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Readable, Transform } from 'node:stream';
@@ -432,28 +432,6 @@ export class Transaction {
   async stagingPath(type: ObjectType, csum: Checksum): Promise<string> {
     await this.ensureStagingDir(csum);
     return this.stagedPath(this.relFor(type, csum));
-  }
-
-  /**
-   * Stage an archive-mode content object that was compressed ahead of time
-   * (the package cache's prefill) by hardlinking `filez` into staging. The
-   * caller vouches that it is object `csum`. False when it cannot be linked
-   * (gone, another file system): the caller then writes the object itself.
-   */
-  async adoptArchiveObject(csum: Checksum, filez: string, size: number): Promise<boolean> {
-    if (!this.repo.isArchive) return false;
-    const rel = this.relFor(ObjectType.File, csum);
-    if (this.staged.has(rel)) return true;
-    await this.ensureStagingDir(csum);
-    try {
-      linkSync(filez, this.stagedPath(rel));
-    } catch (e) {
-      if (isErrno(e, 'EEXIST')) return this.staged.has(rel);
-      if (isErrno(e, 'ENOENT') || isErrno(e, 'EXDEV') || isErrno(e, 'EPERM') || isErrno(e, 'EMLINK')) return false;
-      throw e;
-    }
-    this.markStaged(ObjectType.File, csum, size);
-    return true;
   }
 
   /**

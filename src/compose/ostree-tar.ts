@@ -60,29 +60,33 @@ const roundUp = (n: number, to: number): number => Math.ceil(n / to) * to;
 /** Bytes between background fdatasyncs of the tar being written (without O_DIRECT). */
 const SYNC_EVERY = 64 * 1024 * 1024;
 
-/** Buffers in flight: one filling here, the others being hashed and written on the thread pool. */
-const BUFFERS = 4;
+/** Buffers in flight: one being laid out here, the others being filled, hashed and written on the thread pool. */
+const BUFFERS = 6;
 
 /**
- * The tar's sink: coalesces headers, padding and object bytes into 4 MiB
- * buffers, object files read straight into them with synchronous calls (the
- * objects were just written: page cache, and a thread-pool round trip per
- * open/fstat/read/close costs far more than the calls). A full buffer goes to
- * two jobs on the thread pool, its write and its sha256 update (in order,
- * after the previous buffer's), while the next fills here: the reads, the
- * hashing and the write overlap (measured: 9.1 s for a 648 MB / 30k-object
- * tar with async read-ahead, ~5 s fully synchronous, 1.4-1.7 s with the
- * hash and the write in one job; see bench/README.md).
+ * The tar's sink. Headers, inline data and padding are copied into 4 MiB
+ * buffers here; object contents are only noted as pieces (file, offset,
+ * length, where in the buffer), since every object's size is known before
+ * the first byte (one native stat pass). A full buffer goes to the thread
+ * pool as three jobs: the pieces are read into it (several buffers at
+ * once, so the copying out of the page cache spreads over the cores), then
+ * it is hashed (after the previous buffer's hash) and written. Measured on a
+ * 648 MB / 30k-object tar: 9.1 s with async read-ahead, ~5 s with
+ * synchronous reads, 1.4-1.7 s with reads here and hash+write in one job;
+ * see bench/README.md for this one.
  */
 class TarSink {
   private readonly sha = native().sha256Create();
   private readonly bufs: Buffer[] = [];
-  /** Per buffer: its pending write and hash (it is refilled once they settle). */
+  /** Per buffer: its pending fill, hash and write (it is reused once they settle). */
   private readonly busy: Array<Promise<unknown> | null> = [];
   private hashing: Promise<void> = Promise.resolve();
   private cur = 0;
   private used = 0;
   private pos = 0;
+  /** The current buffer's file pieces: paths, and [buffer offset, file offset, length, file size] each. */
+  private paths: string[] = [];
+  private table: number[] = [];
   /** Background fdatasyncs, so the final fsync waits only for the tail (writeback overlaps the rest of the writing). */
   private syncing: Promise<void> = Promise.resolve();
   private syncedTo = 0;
@@ -131,48 +135,16 @@ class TarSink {
     }
   }
 
-  /**
-   * A file entry whose content is the file at `path`: header (with its size), bytes, padding. The file is read
-   * straight after the room its header takes (one native call opens, sizes, reads and closes it), then the
-   * header is written in front.
-   */
-  async fileEntry(e: TarEntry, path: string, what: string): Promise<void> {
-    const headLen = entryHead({ ...e, size: 0 }).length;
-    if (FLUSH_AT - this.used < headLen + DIRECT_ALIGN) await this.flush();
-    const at = this.used;
-    let got: number;
-    let size: number;
-    try {
-      [got, size] = native().readFileInto(path, this.buf, at + headLen, FLUSH_AT - at - headLen, 0);
-    } catch (err) {
-      throw isErrno(err, 'ENOENT') ? new NotFoundError(`missing object ${what}`, { cause: err }) : err;
-    }
-    const head = entryHead({ ...e, size });
-    // a header that grew with the size (pax, from 8 GiB on): write the entry again in order
-    if (head.length !== headLen) return this.fileEntrySlow(head, path, size);
-    this.buf.set(head, at);
-    this.used = at + headLen + got;
-    if (got < size && this.used < FLUSH_AT) throw changedSize(path, got, size);
-    for (let pos = got; pos < size; ) {
-      await this.flush();
-      const [n, now] = native().readFileInto(path, this.buf, 0, Math.min(FLUSH_AT, size - pos), pos);
-      if (n === 0 || now !== size) throw changedSize(path, pos, size);
-      this.used = n;
-      pos += n;
-    }
-    await this.zeros(padding(size));
-  }
-
-  private async fileEntrySlow(head: Buffer, path: string, size: number): Promise<void> {
-    await this.put(head);
-    for (let pos = 0; pos < size; ) {
+  /** The `size` bytes of the file at `path`, read later on the thread pool (the file must still have that size). */
+  async file(path: string, size: number): Promise<void> {
+    for (let off = 0; off < size; ) {
       if (this.used === FLUSH_AT) await this.flush();
-      const [n, now] = native().readFileInto(path, this.buf, this.used, Math.min(FLUSH_AT - this.used, size - pos), pos);
-      if (n === 0 || now !== size) throw changedSize(path, pos, size);
+      const n = Math.min(FLUSH_AT - this.used, size - off);
+      this.paths.push(path);
+      this.table.push(this.used, off, n, size);
       this.used += n;
-      pos += n;
+      off += n;
     }
-    await this.zeros(padding(size));
   }
 
   /** Hand the full buffer (or, at the end, what there is) to the thread pool and move to the next free buffer. */
@@ -183,12 +155,16 @@ class TarSink {
     // O_DIRECT writes whole blocks: the tail is padded here and truncated away at the end
     const outLen = this.direct ? roundUp(len, DIRECT_ALIGN) : len;
     if (outLen > len) buf.fill(0, len, outLen);
-    const hashed = this.hashing.then(() => native().hashWrite(-1, buf, 0, 0, this.sha, len));
-    const written = native().hashWrite(this.fd, buf, outLen, this.pos, null, 0);
+    const filled = this.paths.length > 0 ? native().fillFromFiles(buf, this.paths, Float64Array.from(this.table)) : Promise.resolve();
+    this.paths = [];
+    this.table = [];
+    const hashed = Promise.all([this.hashing, filled]).then(() => native().hashWrite(-1, buf, 0, 0, this.sha, len));
+    const at = this.pos;
+    const written = filled.then(() => native().hashWrite(this.fd, buf, outLen, at, null, 0));
     this.hashing = hashed;
-    const both = Promise.all([hashed, written]);
-    both.catch(() => {});
-    this.busy[this.cur] = both;
+    const all = Promise.all([hashed, written]);
+    all.catch(() => {});
+    this.busy[this.cur] = all;
     this.pos += len;
     this.used = 0;
     if (!this.direct && this.pos - this.syncedTo >= SYNC_EVERY) {
@@ -215,8 +191,14 @@ class TarSink {
   }
 }
 
-function changedSize(path: string, pos: number, size: number): CorruptionError {
-  return new CorruptionError(`${path}: changed size while being read (${pos} of ${size} bytes)`);
+/** A thread-pool read's failure as our error: a missing object, or one that changed while the tar was written. */
+function fillError(e: unknown, repoPath: string, commit: Checksum): unknown {
+  const err = e as NodeJS.ErrnoException & { path?: string };
+  if (typeof err?.path !== 'string') return e;
+  const rel = err.path.startsWith(`${repoPath}/`) ? err.path.slice(repoPath.length + 1) : err.path;
+  if (err.code === 'ENOENT') return new NotFoundError(`missing object ${rel} of commit ${commit}`, { cause: e });
+  if (err.code === 'ECHANGED') return new CorruptionError(`${err.path}: changed size while being read`, { cause: e });
+  return e;
 }
 
 /** The new tar, with O_DIRECT where the file system takes it (not tmpfs, for one). */
@@ -336,6 +318,14 @@ export async function writeOstreeTar(srcRepo: Repo, commit: Checksum, ref: strin
     keyed.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
     const sorted = keyed.map((k) => k[1]);
 
+    // every object's size before the first byte: the layout is known, the contents are read on the thread pool
+    const sources = sorted.filter((e) => e.src !== undefined);
+    const sizes = native().fileSizes(sources.map((e) => e.src!));
+    sources.forEach((e, i) => {
+      if (sizes[i]! < 0) throw new NotFoundError(`missing object ${e.path} of commit ${commit}`);
+      e.size = sizes[i]!;
+    });
+
     const tmpOut = join(dirname(outFile), `.${basename(outFile)}.${randomName('tmp')}`);
     const { fd, direct } = openTarFile(tmpOut);
     const sink = new TarSink(fd, direct);
@@ -349,7 +339,11 @@ export async function writeOstreeTar(srcRepo: Repo, commit: Checksum, ref: strin
           await sink.put(entryHead(base));
           await sink.put(e.data);
           await sink.zeros(padding(e.data.length));
-        } else await sink.fileEntry(base, e.src!, `${e.path} of commit ${commit}`);
+        } else {
+          await sink.put(entryHead(base));
+          await sink.file(e.src!, e.size);
+          await sink.zeros(padding(e.size));
+        }
       }
       await sink.zeros(TarWriter.TRAILER);
       await sink.end();
@@ -365,7 +359,7 @@ export async function writeOstreeTar(srcRepo: Repo, commit: Checksum, ref: strin
         // already closed
       }
       await fsp.rm(tmpOut, { force: true });
-      throw e;
+      throw fillError(e, repo.path, commit);
     }
     return { path: outFile, sha256: sink.digest(), size: sink.size, objects: objects.length, reachable };
   } finally {

@@ -466,6 +466,8 @@ static napi_value init(napi_env env, napi_value exports) {
     {"sha256Create", NULL, native_sha256_create, NULL, NULL, NULL, napi_default, NULL},
     {"sha256Digest", NULL, native_sha256_digest, NULL, NULL, NULL, napi_default, NULL},
     {"hashWrite", NULL, native_hash_write, NULL, NULL, NULL, napi_default, NULL},
+    {"fillFromFiles", NULL, native_fill_from_files, NULL, NULL, NULL, napi_default, NULL},
+    {"fileSizes", NULL, native_file_sizes, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

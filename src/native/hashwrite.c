@@ -14,6 +14,9 @@
 #define _GNU_SOURCE
 #include <node_api.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <stdio.h>
 #include <openssl/evp.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -182,4 +185,164 @@ napi_value native_hash_write(napi_env env, napi_callback_info info) {
     return NULL;
   }
   return promise;
+}
+
+/*
+ * fillFromFiles(buffer, paths, table) -> Promise<void>, on the thread pool:
+ * table holds four numbers per piece (buffer offset, file offset, length,
+ * the file's expected size); each piece is read from paths[i] into the
+ * buffer. A file of another size, or shorter than it said, rejects with
+ * code ECHANGED; a failed open or read with its errno's code. `path` on the
+ * error names the file. Several fills run at once (the pool has threads):
+ * the reads of an archive's objects spread over the cores.
+ */
+struct fill_job {
+  napi_async_work work;
+  napi_deferred deferred;
+  napi_ref buf_ref;
+  uint8_t *data;
+  size_t buflen;
+  size_t n;
+  char **paths;
+  double *table;
+  int err;
+  int changed;
+  size_t failed_at;
+};
+
+static void fill_execute(napi_env env, void *data) {
+  (void)env;
+  struct fill_job *j = data;
+  for (size_t i = 0; i < j->n; i++) {
+    double *t = j->table + 4 * i;
+    size_t off = (size_t)t[0], len = (size_t)t[2];
+    int64_t pos = (int64_t)t[1], expect = (int64_t)t[3];
+    int fd = open(j->paths[i], O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0) { j->err = errno; j->failed_at = i; return; }
+    struct stat st;
+    if (fstat(fd, &st) < 0) { j->err = errno; j->failed_at = i; close(fd); return; }
+    if (st.st_size != expect) { j->changed = 1; j->failed_at = i; close(fd); return; }
+    size_t got = 0;
+    while (got < len) {
+      ssize_t r = pread(fd, j->data + off + got, len - got, pos + (int64_t)got);
+      if (r < 0) {
+        if (errno == EINTR) continue;
+        j->err = errno;
+        j->failed_at = i;
+        close(fd);
+        return;
+      }
+      if (r == 0) { j->changed = 1; j->failed_at = i; close(fd); return; }
+      got += (size_t)r;
+    }
+    close(fd);
+  }
+}
+
+static void fill_complete(napi_env env, napi_status status, void *data) {
+  struct fill_job *j = data;
+  napi_value result;
+  if (status != napi_ok || j->err || j->changed) {
+    napi_value code, msg, path;
+    const char *name = j->changed ? "ECHANGED" : j->err == ENOENT ? "ENOENT" : j->err == EACCES ? "EACCES" : "EIO";
+    const char *text = j->changed ? "the file changed size while being read" : status != napi_ok ? "cancelled" : strerror(j->err);
+    napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &code);
+    napi_create_string_utf8(env, text, NAPI_AUTO_LENGTH, &msg);
+    napi_create_error(env, code, msg, &result);
+    napi_set_named_property(env, result, "code", code);
+    if (j->failed_at < j->n) {
+      napi_create_string_utf8(env, j->paths[j->failed_at], NAPI_AUTO_LENGTH, &path);
+      napi_set_named_property(env, result, "path", path);
+    }
+    napi_reject_deferred(env, j->deferred, result);
+  } else {
+    napi_get_undefined(env, &result);
+    napi_resolve_deferred(env, j->deferred, result);
+  }
+  napi_delete_reference(env, j->buf_ref);
+  napi_delete_async_work(env, j->work);
+  for (size_t i = 0; i < j->n; i++) free(j->paths[i]);
+  free(j->paths);
+  free(j->table);
+  free(j);
+}
+
+napi_value native_fill_from_files(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 3) { napi_throw_type_error(env, NULL, "fillFromFiles(buffer, paths, table)"); return NULL; }
+  void *data;
+  size_t buflen;
+  CHECK(napi_get_buffer_info(env, argv[0], &data, &buflen));
+  uint32_t n;
+  CHECK(napi_get_array_length(env, argv[1], &n));
+  napi_typedarray_type tt;
+  size_t tlen;
+  void *tdata;
+  napi_value tab;
+  size_t toff;
+  CHECK(napi_get_typedarray_info(env, argv[2], &tt, &tlen, &tdata, &tab, &toff));
+  if (tt != napi_float64_array || tlen != (size_t)n * 4) { napi_throw_type_error(env, NULL, "fillFromFiles: table must be a Float64Array of 4 numbers per path"); return NULL; }
+  double *t = tdata;
+  for (uint32_t i = 0; i < n; i++) {
+    double off = t[4 * i], pos = t[4 * i + 1], len = t[4 * i + 2];
+    if (off < 0 || pos < 0 || len < 0 || off + len > (double)buflen) { napi_throw_range_error(env, NULL, "fillFromFiles: a piece lies outside the buffer"); return NULL; }
+  }
+  struct fill_job *j = calloc(1, sizeof *j);
+  if (!j) { napi_throw_error(env, "ENOMEM", "out of memory"); return NULL; }
+  j->data = data;
+  j->buflen = buflen;
+  j->n = n;
+  j->failed_at = (size_t)-1;
+  j->paths = calloc(n ? n : 1, sizeof(char *));
+  j->table = malloc((n ? n : 1) * 4 * sizeof(double));
+  if (n) memcpy(j->table, t, (size_t)n * 4 * sizeof(double));
+  for (uint32_t i = 0; i < n; i++) {
+    napi_value s;
+    size_t l = 0;
+    if (napi_get_element(env, argv[1], i, &s) != napi_ok || napi_get_value_string_utf8(env, s, NULL, 0, &l) != napi_ok) {
+      for (uint32_t k = 0; k < i; k++) free(j->paths[k]);
+      free(j->paths);
+      free(j->table);
+      free(j);
+      napi_throw_type_error(env, NULL, "fillFromFiles: paths must be strings");
+      return NULL;
+    }
+    j->paths[i] = malloc(l + 1);
+    napi_get_value_string_utf8(env, s, j->paths[i], l + 1, &l);
+  }
+  napi_value promise, name;
+  if (napi_create_reference(env, argv[0], 1, &j->buf_ref) != napi_ok ||
+      napi_create_promise(env, &j->deferred, &promise) != napi_ok ||
+      napi_create_string_utf8(env, "coreforge.fillFromFiles", NAPI_AUTO_LENGTH, &name) != napi_ok ||
+      napi_create_async_work(env, NULL, name, fill_execute, fill_complete, j, &j->work) != napi_ok ||
+      napi_queue_async_work(env, j->work) != napi_ok) {
+    napi_throw_error(env, NULL, "fillFromFiles: cannot queue the job");
+    return NULL;
+  }
+  return promise;
+}
+
+/* fileSizes(paths) -> Float64Array: each file's size (stat), -1 where it does not exist. */
+napi_value native_file_sizes(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  uint32_t n;
+  CHECK(napi_get_array_length(env, argv[0], &n));
+  napi_value ab, ta;
+  double *out;
+  CHECK(napi_create_arraybuffer(env, (size_t)n * sizeof(double), (void **)&out, &ab));
+  CHECK(napi_create_typedarray(env, napi_float64_array, n, ab, 0, &ta));
+  char small[4096];
+  for (uint32_t i = 0; i < n; i++) {
+    napi_value s;
+    size_t l = 0;
+    CHECK(napi_get_element(env, argv[0], i, &s));
+    if (napi_get_value_string_utf8(env, s, small, sizeof small, &l) != napi_ok || l >= sizeof small - 1) { napi_throw_type_error(env, NULL, "fileSizes: paths must be strings under 4 KiB"); return NULL; }
+    struct stat st;
+    out[i] = stat(small, &st) == 0 ? (double)st.st_size : -1;
+  }
+  return ta;
 }

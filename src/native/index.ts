@@ -42,6 +42,14 @@ export interface Native {
    * change until it settles.
    */
   hashWrite(fd: number, buffer: Buffer, length: number, position: number, sha: Sha256Handle | null, hashLength: number): Promise<void>;
+  /**
+   * On the thread pool: for each i, read table[4i+2] bytes of paths[i] from offset table[4i+1] into
+   * buffer[table[4i]..]; table[4i+3] is the size the file must have. Rejects with code ECHANGED (another size, or
+   * shorter) or the open/read errno's code, and `path`.
+   */
+  fillFromFiles(buffer: Buffer, paths: string[], table: Float64Array): Promise<void>;
+  /** Each file's size (stat), -1 for a missing one. */
+  fileSizes(paths: string[]): Float64Array;
 }
 
 /** An opaque native SHA-256 state. */

@@ -142,5 +142,13 @@ describe('writeOstreeTar (checked with the real ostree)', () => {
     ostree(['init', `--repo=${partial}`, '--mode=archive']);
     ostree(['pull-local', `--repo=${partial}`, '--commit-metadata-only', src, REF]);
     await assert.rejects(writeOstreeTar(await Repo.open(partial), commit, REF, join(dir, 'e.tar')), /partial/);
+    // a content object gone from the repository: named, and no tar (nor its temporary file) is left
+    const holed = join(dir, 'holed');
+    ostree(['init', `--repo=${holed}`, '--mode=archive']);
+    ostree(['pull-local', `--repo=${holed}`, src, REF]);
+    const victim = sh('find', [join(holed, 'objects'), '-name', '*.filez']).split('\n')[0]!;
+    rmSync(victim);
+    await assert.rejects(writeOstreeTar(await Repo.open(holed), commit, REF, join(dir, 'h.tar')), (e: unknown) => e instanceof NotFoundError && e.message.includes(`missing object ${victim.slice(holed.length + 1)} of commit ${commit}`));
+    assert.deepEqual(sh('ls', ['-A', dir]).split('\n').filter((n) => n.includes('h.tar')), []);
   });
 });

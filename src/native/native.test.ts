@@ -58,3 +58,25 @@ describe('hashWrite', () => {
     assert.throws(() => n.hashWrite(-1, b, b.length + 1, 0, null, 0), RangeError);
   });
 });
+
+describe('fileSizes and fillFromFiles', () => {
+  it('sizes files (-1 when missing) and reads pieces of them on the thread pool; a changed or missing file is named', async () => {
+    const n = native();
+    const a = join(dir, 'fa');
+    const b = join(dir, 'fb');
+    const abytes = randomBytes(100000);
+    writeFileSync(a, abytes);
+    writeFileSync(b, 'hello');
+    assert.deepEqual([...n.fileSizes([a, b, join(dir, 'nope')])], [100000, 5, -1]);
+    const buf = Buffer.alloc(70000, 0xaa);
+    // the second half of a, then b, at chosen offsets
+    await n.fillFromFiles(buf, [a, b], Float64Array.from([10, 50000, 50000, 100000, 60010, 0, 5, 5]));
+    assert.deepEqual(buf.subarray(10, 50010), abytes.subarray(50000));
+    assert.equal(buf.subarray(60010, 60015).toString(), 'hello');
+    assert.equal(buf[9], 0xaa);
+    assert.equal(buf[60015], 0xaa);
+    await assert.rejects(n.fillFromFiles(buf, [b], Float64Array.from([0, 0, 5, 6])), (e: NodeJS.ErrnoException & { path?: string }) => e.code === 'ECHANGED' && e.path === b);
+    await assert.rejects(n.fillFromFiles(buf, [join(dir, 'nope')], Float64Array.from([0, 0, 1, 1])), (e: NodeJS.ErrnoException & { path?: string }) => e.code === 'ENOENT' && e.path === join(dir, 'nope'));
+    assert.throws(() => n.fillFromFiles(buf, [b], Float64Array.from([69999, 0, 5, 5])), RangeError);
+  });
+});

@@ -14,7 +14,9 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import net from 'node:net';
 import { CoreforgeError, InvalidInputError } from '../errors.js';
+import { native } from '../native/index.js';
 import { mergeOverlayUpper } from './overlay-merge.js';
 
 export interface SandboxFile {
@@ -68,6 +70,11 @@ export const SANDBOX_ENV: Readonly<Record<string, string>> = Object.freeze({
   // systemctl & co. act on files only (systemd's offline mode), as rpm-ostree sets it for scripts.
   SYSTEMD_OFFLINE: '1',
 });
+
+/** SIGKILL for 9, as Node names signals. */
+function signalName(signo: number): string {
+  return Object.entries(os.constants.signals).find(([, n]) => n === signo)?.[0] ?? `signal ${signo}`;
+}
 
 /** Mountpoints bwrap creates in the root; created only for the sandbox, they are not tree content. */
 const MOUNTPOINTS = ['dev', 'proc', 'run', 'tmp'];
@@ -159,7 +166,7 @@ export function sandboxAvailable(): { ok: boolean; reason?: string } {
 
 class Session implements SandboxSession {
   private closed = false;
-  private running = new Set<ChildProcess>();
+  private running = new Set<number>();
   constructor(
     private readonly t: Tools,
     private readonly holderPid: number,
@@ -170,7 +177,13 @@ class Session implements SandboxSession {
 
   close(): void {
     this.closed = true;
-    for (const c of this.running) c.kill('SIGKILL');
+    for (const pid of this.running) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
   }
 
   async run(r: SandboxRun): Promise<SandboxResult> {
@@ -218,22 +231,41 @@ class Session implements SandboxSession {
       })();
       const extra = stdinFd === 'ignore' ? fds : fds.filter((f) => f !== stdinFd);
       bw.push('--', ...r.argv);
-      // The host sh joins stderr to stdout so output is interleaved as written (bwrap's own errors included).
-      const argv = ['-c', 'exec "$@" 2>&1', 'sh', ...nsenterArgs(this.t, this.holderPid), this.t.bwrap, ...bw];
-      const child = spawn(this.t.sh, argv, { stdio: [stdinFd, 'pipe', 'ignore', ...extra], env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin' } });
-      this.running.add(child);
+      // posix_spawn, not fork: forking this (large) process per scriptlet costs tens of ms on some hosts.
+      // stdout and stderr share one pipe, so output is interleaved as written (bwrap's own errors included).
+      const [rd, wr] = native().pipe();
+      const nullFd = stdinFd === 'ignore' ? fs.openSync('/dev/null', 'r') : null;
+      let pid: number;
+      try {
+        const fdMap = Int32Array.from([0, nullFd ?? (stdinFd as number), 1, wr, 2, wr, ...extra.flatMap((fd, i) => [3 + i, fd])]);
+        const argv = [this.t.nsenter, ...nsenterArgs(this.t, this.holderPid).slice(1), this.t.bwrap, ...bw];
+        pid = native().spawnProcess(this.t.nsenter, argv, [`PATH=${process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin'}`], fdMap);
+      } catch (e) {
+        fs.closeSync(rd);
+        throw new SandboxError(`${r.label}: cannot start the sandbox: ${(e as Error).message}`, { cause: e });
+      } finally {
+        fs.closeSync(wr);
+        if (nullFd !== null) fs.closeSync(nullFd);
+      }
+      this.running.add(pid);
       let tail = Buffer.alloc(0);
-      child.stdout!.on('data', (b: Buffer) => {
+      const out = new net.Socket({ fd: rd, readable: true, writable: false });
+      out.on('data', (b: Buffer) => {
         tail = tail.length + b.length > OUTPUT_LIMIT ? Buffer.concat([tail, b]).subarray(-OUTPUT_LIMIT) : Buffer.concat([tail, b]);
         if (r.onOutput) r.onOutput(b.toString('utf8'));
       });
-      return await new Promise<SandboxResult>((resolve, reject) => {
-        child.on('error', (e) => reject(new SandboxError(`${r.label}: cannot start the sandbox: ${e.message}`, { cause: e })));
-        child.on('close', (code, signal) => {
-          this.running.delete(child);
-          resolve({ code: code ?? 128, signal, output: tail.toString('utf8') });
-        });
+      const drained = new Promise<void>((resolve) => {
+        out.on('close', () => resolve());
+        out.on('error', () => resolve());
       });
+      try {
+        const [code, signo] = await native().waitProcess(pid);
+        await drained;
+        return { code: code < 0 ? 128 : code, signal: signo ? signalName(signo) : null, output: tail.toString('utf8') };
+      } finally {
+        this.running.delete(pid);
+        out.destroy();
+      }
     } finally {
       for (const fd of fds) fs.closeSync(fd);
       for (const p of tmpFiles) fs.rmSync(p, { force: true });

@@ -23,6 +23,7 @@
 
 #include "decoders.h"
 #include "hashwrite.h"
+#include "spawn.h"
 
 #define CHECK(call) do { if ((call) != napi_ok) { napi_throw_error(env, NULL, "napi call failed: " #call); return NULL; } } while (0)
 
@@ -468,6 +469,9 @@ static napi_value init(napi_env env, napi_value exports) {
     {"hashWrite", NULL, native_hash_write, NULL, NULL, NULL, napi_default, NULL},
     {"fillFromFiles", NULL, native_fill_from_files, NULL, NULL, NULL, napi_default, NULL},
     {"fileSizes", NULL, native_file_sizes, NULL, NULL, NULL, napi_default, NULL},
+    {"spawnProcess", NULL, native_spawn_process, NULL, NULL, NULL, napi_default, NULL},
+    {"waitProcess", NULL, native_wait_process, NULL, NULL, NULL, napi_default, NULL},
+    {"pipe", NULL, native_pipe, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

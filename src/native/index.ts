@@ -50,6 +50,15 @@ export interface Native {
   fillFromFiles(buffer: Buffer, paths: string[], table: Float64Array): Promise<void>;
   /** Each file's size (stat), -1 for a missing one. */
   fileSizes(paths: string[]): Float64Array;
+  /**
+   * posix_spawn (no copy of this process's page tables, unlike fork): `path` with argv and envp, signals at
+   * their defaults; fdMap holds up to 64 (child fd, parent fd) pairs. Returns the pid; reap it with waitProcess.
+   */
+  spawnProcess(path: string, argv: string[], envp: string[], fdMap: Int32Array): number;
+  /** [exit code or -1, terminating signal number or 0], once the process ends (waitpid on the thread pool). */
+  waitProcess(pid: number): Promise<[number, number]>;
+  /** A close-on-exec pipe: [read end, write end]. */
+  pipe(): [number, number];
 }
 
 /** An opaque native SHA-256 state. */

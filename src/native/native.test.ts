@@ -80,3 +80,30 @@ describe('fileSizes and fillFromFiles', () => {
     assert.throws(() => n.fillFromFiles(buf, [b], Float64Array.from([69999, 0, 5, 5])), RangeError);
   });
 });
+
+describe('spawnProcess / waitProcess / pipe', () => {
+  it('runs a program with the given argv, env and fds, and reports its exit code or signal', async () => {
+    const n = native();
+    const [rd, wr] = n.pipe();
+    const input = join(dir, 'stdin');
+    writeFileSync(input, 'from stdin');
+    const inFd = openSync(input, 'r');
+    const extra = openSync(input, 'r');
+    // fd 0 from a file, 1 and 2 into the pipe, 3 another file; the parent fd numbers are deliberately reused targets
+    const pid = n.spawnProcess('/bin/sh', ['sh', '-c', 'cat; echo " $X $0"; echo err >&2; cat <&3 >/dev/null && exit 7', 'arg0'], ['X=env-ok'], Int32Array.from([0, inFd, 1, wr, 2, wr, 3, extra]));
+    closeSync(wr);
+    closeSync(inFd);
+    closeSync(extra);
+    const chunks: Buffer[] = [];
+    const out = new (await import('node:net')).Socket({ fd: rd, readable: true, writable: false });
+    out.on('data', (b: Buffer) => chunks.push(b));
+    const closed = new Promise((r) => out.on('close', r));
+    assert.deepEqual(await n.waitProcess(pid), [7, 0]);
+    await closed;
+    assert.equal(Buffer.concat(chunks).toString(), 'from stdin env-ok arg0\nerr\n');
+    const p2 = n.spawnProcess('/bin/sleep', ['sleep', '30'], [], new Int32Array(0));
+    process.kill(p2, 'SIGKILL');
+    assert.deepEqual(await n.waitProcess(p2), [-1, 9]);
+    assert.throws(() => n.spawnProcess('/nonexistent/prog', ['x'], [], new Int32Array(0)), (e: NodeJS.ErrnoException) => e.code === 'ENOENT');
+  });
+});

@@ -111,6 +111,12 @@ describe('assembleRoot', { skip }, () => {
   });
 
   it('refuses files two packages ship differently, naming both and the path', async () => {
+    // the same whether the packages' trees are read or come flattened from a previous build
+    const { plan: flat } = await assembleRoot(cache, [kitchen, other], join(work, 'flat-src'));
+    for (const n of ['tp-clash', 'tp-filedir', 'tp-linkdir']) {
+      const one = await assembleRoot(cache, [extra.get(n)!], join(work, `flat-${n}`));
+      for (const [k, v] of one.plan) flat.set(k, v);
+    }
     const cases: Array<[string, string]> = [
       ['tp-clash', '/usr/lib/tp/h1'],
       ['tp-filedir', '/usr/lib/tp/odd'],
@@ -118,8 +124,8 @@ describe('assembleRoot', { skip }, () => {
     ];
     for (const [name, path] of cases) {
       const dest = join(work, `conflict-${name}`);
-      await assert.rejects(
-        () => assembleRoot(cache, [kitchen, other, extra.get(name)!], dest),
+      for (const plan of [new Map(), flat]) await assert.rejects(
+        () => assembleRoot(cache, [kitchen, other, extra.get(name)!], dest, { reuse: { root: join(work, 'no-such-root'), devino: new Map(), plan } }),
         (e: unknown) =>
           e instanceof FileConflictError &&
           e.code === 'ECONFLICT' &&
@@ -144,7 +150,8 @@ describe('assembleRoot', { skip }, () => {
     const { devino: freshDevino } = await assembleRoot(cache, setB, fresh);
     for (const withIndex of [true, false]) {
       const prev = join(work, `prev-${withIndex}`);
-      const { devino: prevDevino } = await assembleRoot(cache, setA, prev);
+      const { devino: prevDevino, plan: prevPlan } = await assembleRoot(cache, setA, prev);
+      assert.deepEqual([...prevPlan.keys()].sort(), setA.map((p) => p.commit).sort());
       // what a finished build leaves: /etc in /usr/etc, plus what scriptlets and postprocess added or replaced
       renameSync(join(prev, 'etc'), join(prev, 'usr/etc'));
       mkdirSync(join(prev, 'usr/share/rpm'), { recursive: true });
@@ -170,7 +177,7 @@ describe('assembleRoot', { skip }, () => {
       chmodSync(join(prev, 'usr/lib'), 0o555);
 
       const dest = join(work, `recycled-${withIndex}`);
-      const { devino, recycled } = await assembleRoot(cache, setB, dest, { reuse: { root: prev, devino: withIndex ? prevDevino : new Map() } });
+      const { devino, recycled } = await assembleRoot(cache, setB, dest, { reuse: { root: prev, devino: withIndex ? prevDevino : new Map(), plan: withIndex ? prevPlan : new Map() } });
       assert.equal(existsSync(prev), false, 'the previous root was taken, not copied');
       assert.deepEqual(snapshot(dest), snapshot(fresh));
       assert.deepEqual(devinoChecksums(devino), devinoChecksums(freshDevino));

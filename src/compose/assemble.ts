@@ -28,7 +28,6 @@ import { OSTREEMETA_XATTR } from '../ostree/objects/xattrs.js';
 import { TaskPool } from '../util/fs.js';
 import type { Checksum } from '../ostree/checksum.js';
 import type { Repo, ContentObject } from '../ostree/repo/repo.js';
-import type { DirTree } from '../ostree/objects/dirtree.js';
 import type { PkgCache } from './pkgcache.js';
 import type { CachedPackage, ComposeProgress, DevinoCache, DevinoEntry } from './types.js';
 
@@ -56,7 +55,7 @@ export interface AssembleOptions {
    * its inodes are which objects (previous-root.ts): it is renamed there,
    * then brought to exactly what a fresh assemble gives.
    */
-  reuse?: { root: string; devino: ReadonlyMap<string, DevinoEntry> } | null;
+  reuse?: { root: string; devino: ReadonlyMap<string, DevinoEntry>; plan?: ReadonlyMap<Checksum, FlatPackage> } | null;
 }
 
 /** A directory of the merged tree: the dirmeta of the last package that contains it (rpm installs in order). */
@@ -71,61 +70,91 @@ interface FilePlan {
 }
 
 /**
+ * One package commit's tree, flattened in the order the plan visits it
+ * (a directory's files, then each subdirectory: its entry, then its
+ * contents): `[0, path, content checksum]` for a file or symlink,
+ * `[1, path, dirmeta checksum]` for a directory. A rebuild keeps these from
+ * the previous build (previous-root.ts, by commit checksum) instead of
+ * reading and parsing thousands of dirtrees again.
+ */
+export interface FlatPackage {
+  rootMeta: Checksum;
+  entries: Array<[0 | 1, string, Checksum]>;
+}
+
+/** A package commit's FlatPackage, walking its dirtrees. */
+async function flatten(repo: Repo, commit: Checksum): Promise<FlatPackage> {
+  const c = await repo.loadCommit(commit);
+  const entries: FlatPackage['entries'] = [];
+  const walk = async (tree: Checksum, rel: string): Promise<void> => {
+    const dt = await repo.loadDirTree(tree);
+    for (const f of dt.files) entries.push([0, `${rel}/${f.name}`, f.checksum]);
+    for (const d of dt.dirs) {
+      entries.push([1, `${rel}/${d.name}`, d.metaChecksum]);
+      await walk(d.treeChecksum, `${rel}/${d.name}`);
+    }
+  };
+  await walk(c.rootTree, '');
+  return { rootMeta: c.rootMeta, entries };
+}
+
+/**
  * The merged tree of every package, refusing paths two packages ship
  * differently: regular files or symlinks with different content objects, or a
  * directory in one and not in the other. Directories merge (their metadata is
  * the last package's, as when rpm installs them in order). Directories come
- * out parents first.
+ * out parents first. `known`: packages flattened before (by commit); `flat`
+ * receives every package's.
  */
-async function planTree(repo: Repo, pkgs: CachedPackage[]): Promise<{ conflicts: FileConflict[]; sharedDirs: Set<string>; dirs: Map<string, DirPlan>; files: Map<string, FilePlan> }> {
+async function planTree(
+  repo: Repo,
+  pkgs: CachedPackage[],
+  known: ReadonlyMap<Checksum, FlatPackage>,
+  flat: Map<Checksum, FlatPackage>,
+): Promise<{ conflicts: FileConflict[]; sharedDirs: Set<string>; dirs: Map<string, DirPlan>; files: Map<string, FilePlan> }> {
   const dirs = new Map<string, DirPlan>();
   const files = new Map<string, FilePlan>();
   const conflicts: FileConflict[] = [];
   const sharedDirs = new Set<string>();
-  const trees = new Map<Checksum, Promise<DirTree>>();
-  const load = (c: Checksum) => {
-    let p = trees.get(c);
-    if (!p) {
-      p = repo.loadDirTree(c);
-      trees.set(c, p);
-    }
-    return p;
-  };
-  const walk = async (tree: Checksum, rel: string, pkg: string): Promise<void> => {
-    const dt = await load(tree);
-    for (const f of dt.files) {
-      const path = `${rel}/${f.name}`;
-      const prev = files.get(path);
-      if (!prev) {
-        if (dirs.has(path)) conflicts.push({ path, first: dirOwner.get(path)!, second: pkg });
-        else files.set(path, { checksum: f.checksum, pkg });
-      } else if (prev.checksum !== f.checksum) conflicts.push({ path, first: prev.pkg, second: pkg });
-    }
-    for (const d of dt.dirs) {
-      const path = `${rel}/${d.name}`;
-      const prevFile = files.get(path);
-      if (prevFile) {
-        conflicts.push({ path, first: prevFile.pkg, second: pkg });
-        continue;
-      }
-      const prev = dirs.get(path);
-      if (!prev) {
-        dirs.set(path, { meta: d.metaChecksum });
-        dirOwner.set(path, pkg);
-      } else {
-        prev.meta = d.metaChecksum;
-        sharedDirs.add(path);
-      }
-      await walk(d.treeChecksum, path, pkg);
-    }
-  };
   // the package that laid a directory down first (named in conflicts)
   const dirOwner = new Map<string, string>();
   dirs.set('', { meta: '' });
   for (const p of pkgs) {
-    const c = await repo.loadCommit(p.commit);
-    dirs.get('')!.meta = c.rootMeta;
-    await walk(c.rootTree, '', p.nevra);
+    let fp = flat.get(p.commit) ?? known.get(p.commit);
+    if (!fp) fp = await flatten(repo, p.commit);
+    flat.set(p.commit, fp);
+    dirs.get('')!.meta = fp.rootMeta;
+    const pkg = p.nevra;
+    // a directory that conflicts with a file is not entered
+    let skip: string | null = null;
+    for (const [kind, path, csum] of fp.entries) {
+      if (skip !== null) {
+        if (path.startsWith(skip)) continue;
+        skip = null;
+      }
+      if (kind === 0) {
+        const prev = files.get(path);
+        if (!prev) {
+          if (dirs.has(path)) conflicts.push({ path, first: dirOwner.get(path)!, second: pkg });
+          else files.set(path, { checksum: csum, pkg });
+        } else if (prev.checksum !== csum) conflicts.push({ path, first: prev.pkg, second: pkg });
+        continue;
+      }
+      const prevFile = files.get(path);
+      if (prevFile) {
+        conflicts.push({ path, first: prevFile.pkg, second: pkg });
+        skip = `${path}/`;
+        continue;
+      }
+      const prev = dirs.get(path);
+      if (!prev) {
+        dirs.set(path, { meta: csum });
+        dirOwner.set(path, pkg);
+      } else {
+        prev.meta = csum;
+        sharedDirs.add(path);
+      }
+    }
   }
   return { conflicts, sharedDirs, dirs, files };
 }
@@ -204,9 +233,10 @@ const LOAD_CONCURRENCY = 16;
  * every file hardlinked once, with synchronous calls: per-package checkouts
  * are latency-bound on thousands of tiny awaited operations.
  */
-export async function assembleRoot(cache: PkgCache, pkgs: CachedPackage[], dest: string, opts: AssembleOptions = {}): Promise<{ devino: DevinoCache; recycled?: RecycleStats }> {
+export async function assembleRoot(cache: PkgCache, pkgs: CachedPackage[], dest: string, opts: AssembleOptions = {}): Promise<{ devino: DevinoCache; plan: Map<Checksum, FlatPackage>; recycled?: RecycleStats }> {
   const repo = cache.repo;
-  const { conflicts, sharedDirs, dirs, files } = await planTree(repo, pkgs);
+  const plan = new Map<Checksum, FlatPackage>();
+  const { conflicts, sharedDirs, dirs, files } = await planTree(repo, pkgs, opts.reuse?.plan ?? new Map(), plan);
   if (conflicts.length > 0) throw new FileConflictError(conflicts);
 
   const reuse = opts.reuse && existsSync(opts.reuse.root) ? opts.reuse : null;
@@ -303,7 +333,7 @@ export async function assembleRoot(cache: PkgCache, pkgs: CachedPackage[], dest:
       // as ostree, best effort
     }
   }
-  return kept ? { devino, recycled: { keptDirs: kept.dirs.size, keptFiles: kept.files.size, removed: kept.removed } } : { devino };
+  return kept ? { devino, plan, recycled: { keptDirs: kept.dirs.size, keptFiles: kept.files.size, removed: kept.removed } } : { devino, plan };
 }
 
 /** A file laid down as a hardlink to its object (else a copy). */

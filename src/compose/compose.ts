@@ -18,7 +18,8 @@ import type { ComposePackage, ComposeProgress, DevinoCache, FileMetaMap } from '
 import { sandboxAvailable, withRootOverlay } from './sandbox.js';
 import { runScriptlets } from './scriptlets.js';
 import { PkgCache } from './pkgcache.js';
-import { assembleRoot } from './assemble.js';
+import { assembleRoot, type FlatPackage } from './assemble.js';
+import type { Checksum } from '../ostree/checksum.js';
 import { keepRoot, takePreviousRoot } from './previous-root.js';
 import { commitRootfs } from './commit-rootfs.js';
 import { applyOverlays, composeLayers } from './overlays.js';
@@ -175,6 +176,7 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
 
   let pkgStats: BuildResult['packages'];
   let devino: DevinoCache = new Map();
+  let plan: Map<Checksum, FlatPackage> = new Map();
   // what the new commit reaches: the tar writes it without walking the commit, the prune starts from it
   const objects = new Set<string>();
   // held while the unpack stores new objects in the build repo ahead of the commit that will reference them
@@ -199,7 +201,7 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
     try {
       progress({ phase: 'assemble' });
       // the previous build's root is recycled, and this one's kept for the next (previous-root.ts)
-      ({ devino } = await assembleRoot(cache, cached, rootfs, { onProgress: progress, reuse: takePreviousRoot(o.buildDir, work) }));
+      ({ devino, plan } = await assembleRoot(cache, cached, rootfs, { onProgress: progress, reuse: takePreviousRoot(o.buildDir, work) }));
       const meta: FileMetaMap = new Map();
       const locked = await unlockTree(rootfs);
       await applyOverlays(rootfs, layers, meta);
@@ -261,7 +263,7 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
     }
   }, (work) => {
     const root = ['final', 'rootfs'].map((n) => join(work, n)).find((p) => lstatSync(join(p, 'usr'), { throwIfNoEntry: false })?.isDirectory());
-    if (root) keepRoot(o.buildDir, work, root, devino);
+    if (root) keepRoot(o.buildDir, work, root, devino, plan);
   }).finally(unlockRepo);
   progress({ phase: 'artifacts' });
   const written = await writeBuild({

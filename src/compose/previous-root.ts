@@ -1,9 +1,11 @@
 /**
  * The root a build leaves for the next one to recycle (assemble.ts): kept
  * in tmp/previous-build/ as `root/` (the finished tree, or whatever a failed
- * build had assembled) and `devino.json`, which of its inodes are which
- * pkgcache objects. The pair moves in and out with one rename each, so a
- * root is never read with another build's index.
+ * build had assembled), `devino.json`, which of its inodes are which
+ * pkgcache objects, and `plan.json`, each package commit's tree flattened
+ * (assemble's FlatPackage; a commit checksum names its content, so these
+ * hold for any build). They move in and out with one rename, so a root is
+ * never read with another build's index.
  *
  * Why the index can be trusted without re-reading the objects: it lists the
  * inodes the build hardlinked from the pkgcache. Those stay alive (the
@@ -17,6 +19,8 @@ import { isChecksum } from '../ostree/checksum.js';
 import { FileHeader } from '../ostree/objects/content.js';
 import type { Xattrs } from '../ostree/objects/xattrs.js';
 import type { DevinoCache } from './types.js';
+import type { FlatPackage } from './assemble.js';
+import type { Checksum } from '../ostree/checksum.js';
 
 /** Under the build dir's tmp/. Not `compose-*`: those are one build's scratch. */
 export const PREVIOUS_BUILD = 'previous-build';
@@ -25,6 +29,8 @@ export interface PreviousRoot {
   root: string;
   /** Inodes of `root` hardlinked from the pkgcache (empty when the index was missing or unreadable). */
   devino: DevinoCache;
+  /** Package commits flattened by the previous build (empty when missing or unreadable). */
+  plan: Map<Checksum, FlatPackage>;
 }
 
 const INDEX_VERSION = 1;
@@ -43,7 +49,7 @@ export function takePreviousRoot(buildDir: string, work: string): PreviousRoot |
   }
   const root = join(to, 'root');
   if (!lstatSync(root, { throwIfNoEntry: false })?.isDirectory()) return null;
-  return { root, devino: readIndex(join(to, 'devino.json')) };
+  return { root, devino: readIndex(join(to, 'devino.json')), plan: readPlan(join(to, 'plan.json')) };
 }
 
 /**
@@ -51,13 +57,14 @@ export function takePreviousRoot(buildDir: string, work: string): PreviousRoot |
  * build, unless a previous root is still there (a build that failed before
  * taking it).
  */
-export function keepRoot(buildDir: string, work: string, root: string, devino: DevinoCache): void {
+export function keepRoot(buildDir: string, work: string, root: string, devino: DevinoCache, plan: ReadonlyMap<Checksum, FlatPackage> = new Map()): void {
   const dest = join(buildDir, 'tmp', PREVIOUS_BUILD);
   if (lstatSync(dest, { throwIfNoEntry: false })) return;
   const staged = join(work, 'keep');
   rmSync(staged, { recursive: true, force: true });
   mkdirSync(staged);
   writeFileSync(join(staged, 'devino.json'), serializeIndex(devino));
+  writeFileSync(join(staged, 'plan.json'), JSON.stringify({ version: INDEX_VERSION, packages: Object.fromEntries(plan) }));
   renameSync(root, join(staged, 'root'));
   renameSync(staged, dest);
 }
@@ -101,6 +108,28 @@ function readIndex(path: string): DevinoCache {
     const header = new FileHeader(uid, gid, mode, xattrs);
     if (!header.isRegular) return new Map();
     out.set(key, { checksum: csum, header });
+  }
+  return out;
+}
+
+/** plan.json, or an empty map when it is missing or not what this version writes (the dirtrees are read instead). */
+function readPlan(path: string): Map<Checksum, FlatPackage> {
+  const out = new Map<Checksum, FlatPackage>();
+  let doc: unknown;
+  try {
+    doc = JSON.parse(readFileSync(path, 'utf8'));
+  } catch {
+    return out;
+  }
+  const d = doc as { version?: unknown; packages?: unknown };
+  if (d?.version !== INDEX_VERSION || typeof d.packages !== 'object' || d.packages === null) return out;
+  for (const [commit, fp] of Object.entries(d.packages as Record<string, unknown>)) {
+    const f = fp as { rootMeta?: unknown; entries?: unknown };
+    if (!isChecksum(commit) || typeof f?.rootMeta !== 'string' || !isChecksum(f.rootMeta) || !Array.isArray(f.entries)) return new Map();
+    for (const e of f.entries as unknown[]) {
+      if (!Array.isArray(e) || e.length !== 3 || (e[0] !== 0 && e[0] !== 1) || typeof e[1] !== 'string' || !e[1].startsWith('/') || typeof e[2] !== 'string' || !isChecksum(e[2])) return new Map();
+    }
+    out.set(commit, f as FlatPackage);
   }
   return out;
 }

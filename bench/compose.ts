@@ -285,8 +285,8 @@ async function main(): Promise<void> {
       log(`ostree commit                    ${commitS.toFixed(2).padStart(8)} s   (cpu ${result.cpuS.ostreeCommit.toFixed(1)} s)`);
       log(`baseline (dnf + ostree commit)   ${baseS.toFixed(2).padStart(8)} s`);
       if (result.fetchS !== null) log(`coreforge fetch (prefill)        ${result.fetchS.toFixed(2).padStart(8)} s   (not counted)`);
-      log(`coreforge build, first           ${firstS.toFixed(2).padStart(8)} s   (cpu ${result.cpuS.first.toFixed(1)} s)  ratio ${firstRatio.toFixed(2)}  target ≤ ${TARGET_FIRST}  ${ok(result.pass.first)}`);
-      log(`coreforge build, rebuild         ${rebuildS.toFixed(2).padStart(8)} s   (cpu ${result.cpuS.rebuild.toFixed(1)} s)  ratio ${rebuildRatio.toFixed(2)}  target ≤ ${TARGET_REBUILD}  ${ok(result.pass.rebuild)}`);
+      log(`coreforge build, first           ${firstS.toFixed(2).padStart(8)} s   (cpu ${result.cpuS.first.toFixed(1)} s)  ratio ${firstRatio.toFixed(3)}  target ≤ ${TARGET_FIRST}  ${ok(result.pass.first)}`);
+      log(`coreforge build, rebuild         ${rebuildS.toFixed(2).padStart(8)} s   (cpu ${result.cpuS.rebuild.toFixed(1)} s)  ratio ${rebuildRatio.toFixed(3)}  target ≤ ${TARGET_REBUILD}  ${ok(result.pass.rebuild)}`);
       log(`peak RSS: coreforge ${peakRssMb.toFixed(0)} MB, dnf/ostree ${result.baselinePeakRssMb.toFixed(0)} MB`);
       log(`commit entries (ostree ls -R): baseline ${entries.baseline}, coreforge ${entries.coreforge}`);
       for (const k of ['first', 'rebuild'] as const) log(`phases (${k}): ${Object.entries(result.phases[k]).map(([p, v]) => `${p} ${v.toFixed(2)}`).join(', ')}`);

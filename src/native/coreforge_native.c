@@ -386,71 +386,6 @@ static napi_value readdir_ino(napi_env env, napi_callback_info info) {
   return result;
 }
 
-/*
- * readFileInto(path, buffer, offset, maxLength, position) -> [bytesRead, fileSize]:
- * open, fstat, pread up to maxLength bytes (fewer only at the end of the
- * file) into buffer[offset..], close. One call per file where a copy loop
- * would make four through Node's fs (a tar of 30k small objects).
- */
-static napi_value read_file_into(napi_env env, napi_callback_info info) {
-  size_t argc = 5;
-  napi_value argv[5];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 5) { napi_throw_type_error(env, NULL, "readFileInto(path, buffer, offset, maxLength, position)"); return NULL; }
-  char *path = get_string(env, argv[0]);
-  if (!path) return NULL;
-  void *data;
-  size_t buflen;
-  int64_t offset, max, pos;
-  if (napi_get_buffer_info(env, argv[1], &data, &buflen) != napi_ok || napi_get_value_int64(env, argv[2], &offset) != napi_ok ||
-      napi_get_value_int64(env, argv[3], &max) != napi_ok || napi_get_value_int64(env, argv[4], &pos) != napi_ok ||
-      offset < 0 || max < 0 || pos < 0 || (uint64_t)offset + (uint64_t)max > buflen) {
-    free(path);
-    napi_throw_range_error(env, NULL, "readFileInto: offset, maxLength or position out of range");
-    return NULL;
-  }
-  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-  if (fd < 0) {
-    int err = errno;
-    napi_value r = throw_errno(env, err, "open", path);
-    free(path);
-    return r;
-  }
-  struct stat st;
-  if (fstat(fd, &st) < 0) {
-    int err = errno;
-    close(fd);
-    napi_value r = throw_errno(env, err, "fstat", path);
-    free(path);
-    return r;
-  }
-  int64_t want = st.st_size > pos ? st.st_size - pos : 0;
-  if (want > max) want = max;
-  int64_t got = 0;
-  while (got < want) {
-    ssize_t n = pread(fd, (char *)data + offset + got, (size_t)(want - got), pos + got);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      int err = errno;
-      close(fd);
-      napi_value r = throw_errno(env, err, "read", path);
-      free(path);
-      return r;
-    }
-    if (n == 0) break;
-    got += n;
-  }
-  close(fd);
-  free(path);
-  napi_value result, a, b;
-  napi_create_array_with_length(env, 2, &result);
-  napi_create_double(env, (double)got, &a);
-  napi_create_double(env, (double)st.st_size, &b);
-  napi_set_element(env, result, 0, a);
-  napi_set_element(env, result, 1, b);
-  return result;
-}
-
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
     {"listXattrs", NULL, list_xattrs, NULL, NULL, NULL, napi_default, NULL},
@@ -461,7 +396,6 @@ static napi_value init(napi_env env, napi_value exports) {
     {"syncfs", NULL, do_syncfs, NULL, NULL, NULL, napi_default, NULL},
     {"alignedBuffer", NULL, aligned_buffer, NULL, NULL, NULL, napi_default, NULL},
     {"readdirIno", NULL, readdir_ino, NULL, NULL, NULL, napi_default, NULL},
-    {"readFileInto", NULL, read_file_into, NULL, NULL, NULL, napi_default, NULL},
     {"createDecoder", NULL, native_create_decoder, NULL, NULL, NULL, napi_default, NULL},
     {"decode", NULL, native_decode, NULL, NULL, NULL, napi_default, NULL},
     {"sha256Create", NULL, native_sha256_create, NULL, NULL, NULL, napi_default, NULL},

@@ -1,9 +1,11 @@
 /*
- * Write a buffer at a file position and feed it to a running SHA-256, on the
- * libuv thread pool: the caller fills its next buffer on the main thread
- * meanwhile, so hashing a large artifact no longer serialises with reading
- * what goes into it. SHA-256 is OpenSSL's, the copy Node itself links and
- * exports to addons (no extra library).
+ * The thread-pool I/O of the OSTree tar (src/compose/ostree-tar.ts): file
+ * pieces read into a buffer (fillFromFiles), a running SHA-256 fed and a
+ * buffer written at a file position (hashWrite), every file's size in one
+ * call (fileSizes). The caller lays the next buffer out on the main thread
+ * meanwhile, so reading, hashing and writing a large artifact overlap.
+ * SHA-256 is OpenSSL's, the copy Node itself links and exports to addons (no
+ * extra library).
  *
  * JS side: sha256Create() -> handle; hashWrite(fd, buf, length, position,
  * handle | null, hashLength) -> Promise<void> (hashes buf[0..hashLength), then,

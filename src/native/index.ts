@@ -18,11 +18,6 @@ export interface Native {
    * (readdir.ts), which splits `names` (one NUL-separated string when all are UTF-8).
    */
   readdirIno(path: string): [names: string | string[], kinds: Buffer, inos: Float64Array];
-  /**
-   * Read up to maxLength bytes of the file at `path`, from `position`, into buffer[offset..] (fewer only at the
-   * end of the file): [bytes read, the file's size]. Open, fstat, read and close in one call.
-   */
-  readFileInto(path: string, buffer: Buffer, offset: number, maxLength: number, position: number): [number, number];
   /** A zero-filled Buffer of `size` bytes at a 4096-byte aligned address (for O_DIRECT writes). */
   alignedBuffer(size: number): Buffer;
   /** A streaming decoder (zstd, xz, lzma, bzip2, gzip) that refuses to need more than `memLimit` bytes (0: no limit). */

@@ -252,6 +252,10 @@ test('reproducible: same config, lockfile and SOURCE_DATE_EPOCH give the same co
   r = await asNobody(['build', '--json']);
   assert.equal(r.status, 0, r.stderr + r.stdout);
   assert.equal(JSON.parse(r.stdout).commit, commits[0]);
+  // and a rootless rebuild recycles its root (modes it cannot write through are lifted and put back)
+  r = await asNobody(['build', '--force', '--version', '40.1', '--json']);
+  assert.equal(r.status, 0, r.stderr + r.stdout);
+  assert.equal(JSON.parse(r.stdout).commit, rebuilt[0]);
 });
 
 test('a failing %post fails the build with its output; nothing is committed or recorded', { skip }, async () => {

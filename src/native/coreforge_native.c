@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "decoders.h"
+#include "errors.h"
 #include "hashwrite.h"
 #include "spawn.h"
 
@@ -30,29 +31,7 @@
 static napi_value throw_errno(napi_env env, int err, const char *syscall, const char *path) {
   char msg[512];
   snprintf(msg, sizeof msg, "%s: %s%s%s", syscall, strerror(err), path ? " " : "", path ? path : "");
-  napi_value code, message, error;
-  napi_create_string_utf8(env, msg, NAPI_AUTO_LENGTH, &message);
-  const char *name = NULL;
-  switch (err) {
-    case ENOENT: name = "ENOENT"; break;
-    case ENODATA: name = "ENODATA"; break;
-    case ENOTSUP: name = "ENOTSUP"; break;
-    case EPERM: name = "EPERM"; break;
-    case EACCES: name = "EACCES"; break;
-    case EWOULDBLOCK: name = "EWOULDBLOCK"; break;
-    case E2BIG: name = "E2BIG"; break;
-    case ERANGE: name = "ERANGE"; break;
-    case ENOSPC: name = "ENOSPC"; break;
-    case EBADF: name = "EBADF"; break;
-    default: name = "EIO"; break;
-  }
-  napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &code);
-  napi_create_error(env, code, message, &error);
-  napi_value errnum;
-  napi_create_int32(env, err, &errnum);
-  napi_set_named_property(env, error, "errno", errnum);
-  napi_set_named_property(env, error, "code", code);
-  napi_throw(env, error);
+  napi_throw(env, coreforge_error(env, coreforge_errno_code(err), err, msg, NULL));
   return NULL;
 }
 

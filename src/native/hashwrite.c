@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "hashwrite.h"
+#include "errors.h"
 
 #define CHECK(call) do { if ((call) != napi_ok) { napi_throw_error(env, NULL, "napi call failed: " #call); return NULL; } } while (0)
 
@@ -121,16 +122,8 @@ static void job_complete(napi_env env, napi_status status, void *data) {
   struct job *j = data;
   napi_value result;
   if (status != napi_ok || j->err || j->hash_failed) {
-    napi_value code, msg;
-    const char *name = j->hash_failed ? "EIO" : j->err == ENOSPC ? "ENOSPC" : j->err == EBADF ? "EBADF" : j->err == EINVAL ? "EINVAL" : "EIO";
     const char *text = j->hash_failed ? "SHA-256 failed" : status != napi_ok ? "write cancelled" : strerror(j->err);
-    napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &code);
-    napi_create_string_utf8(env, text, NAPI_AUTO_LENGTH, &msg);
-    napi_create_error(env, code, msg, &result);
-    napi_set_named_property(env, result, "code", code);
-    napi_value errnum;
-    napi_create_int32(env, j->err, &errnum);
-    napi_set_named_property(env, result, "errno", errnum);
+    result = coreforge_error(env, j->hash_failed ? "EIO" : coreforge_errno_code(j->err), j->err, text, NULL);
     napi_reject_deferred(env, j->deferred, result);
   } else {
     napi_get_undefined(env, &result);
@@ -245,17 +238,8 @@ static void fill_complete(napi_env env, napi_status status, void *data) {
   struct fill_job *j = data;
   napi_value result;
   if (status != napi_ok || j->err || j->changed) {
-    napi_value code, msg, path;
-    const char *name = j->changed ? "ECHANGED" : j->err == ENOENT ? "ENOENT" : j->err == EACCES ? "EACCES" : "EIO";
     const char *text = j->changed ? "the file changed size while being read" : status != napi_ok ? "cancelled" : strerror(j->err);
-    napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &code);
-    napi_create_string_utf8(env, text, NAPI_AUTO_LENGTH, &msg);
-    napi_create_error(env, code, msg, &result);
-    napi_set_named_property(env, result, "code", code);
-    if (j->failed_at < j->n) {
-      napi_create_string_utf8(env, j->paths[j->failed_at], NAPI_AUTO_LENGTH, &path);
-      napi_set_named_property(env, result, "path", path);
-    }
+    result = coreforge_error(env, j->changed ? "ECHANGED" : coreforge_errno_code(j->err), j->err, text, j->failed_at < j->n ? j->paths[j->failed_at] : NULL);
     napi_reject_deferred(env, j->deferred, result);
   } else {
     napi_get_undefined(env, &result);

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "spawn.h"
+#include "errors.h"
 
 #define CHECK(call) do { if ((call) != napi_ok) { napi_throw_error(env, NULL, "napi call failed: " #call); return NULL; } } while (0)
 
@@ -61,15 +62,9 @@ static void free_array(char **a) {
 }
 
 static napi_value throw_code(napi_env env, int err, const char *what) {
-  napi_value code, msg, e;
-  const char *name = err == ENOENT ? "ENOENT" : err == EACCES ? "EACCES" : err == ENOMEM ? "ENOMEM" : err == EAGAIN ? "EAGAIN" : "EIO";
-  napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &code);
   char text[256];
   snprintf(text, sizeof text, "%s: %s", what, strerror(err));
-  napi_create_string_utf8(env, text, NAPI_AUTO_LENGTH, &msg);
-  napi_create_error(env, code, msg, &e);
-  napi_set_named_property(env, e, "code", code);
-  napi_throw(env, e);
+  napi_throw(env, coreforge_error(env, coreforge_errno_code(err), err, text, NULL));
   return NULL;
 }
 
@@ -167,10 +162,7 @@ static void wait_complete(napi_env env, napi_status status, void *data) {
   struct wait_job *j = data;
   napi_value result;
   if (status != napi_ok || j->err) {
-    napi_value code, msg;
-    napi_create_string_utf8(env, "EIO", NAPI_AUTO_LENGTH, &code);
-    napi_create_string_utf8(env, j->err ? strerror(j->err) : "cancelled", NAPI_AUTO_LENGTH, &msg);
-    napi_create_error(env, code, msg, &result);
+    result = coreforge_error(env, "EIO", j->err, j->err ? strerror(j->err) : "cancelled", NULL);
     napi_reject_deferred(env, j->deferred, result);
   } else {
     napi_value a, b;

@@ -168,19 +168,14 @@ export async function writeDirectoryToMtree(tx: Transaction, dir: string, mtree:
     mtree.setMeta(await tx.writeMetadata(ObjectType.DirMeta, meta.serialize()));
   }
 
-  // content objects the repository had before this commit: devino hits usually name one (a rebuild)
-  // (without a parent repository the listing is complete: an object it lacks is written without asking again;
-  // writing dedupes against objects staged or stored since)
-  let stored: Set<Checksum> | null = null;
+  // the repository's objects, listed once: devino hits of a rebuild, and most of its dirmetas, dirtrees and
+  // symlinks, are there already (without a parent repository the listing is complete: an object it lacks is
+  // written without asking again; writing dedupes against objects staged or stored since)
   let listingComplete = false;
   // devino objects this walk stores (several paths can be links of one object)
   const storing = new Map<Checksum, Promise<void>>();
   if (mod.devino && mod.devino.cache.size > 0) {
-    stored = new Set();
-    const listed = [...tx.repo.listObjectsSync()];
-    for (const o of listed) if (o.type === ObjectType.File) stored.add(o.checksum);
-    // most dirmetas, dirtrees and symlinks of a rebuild are there too
-    tx.notePresent(listed);
+    tx.notePresent(tx.repo.listObjectsSync());
     listingComplete = (await tx.repo.parent()) === null;
   }
 
@@ -241,7 +236,7 @@ export async function writeDirectoryToMtree(tx: Transaction, dir: string, mtree:
         const xattrs = xattrsOf(fsPath, path, info, mod, () => (mod.skipXattrs ? [] : objHeader.xattrs));
         const header = new FileHeader(info.uid, info.gid, (info.mode & 0o7777) | S_IFREG, xattrs);
         const same = header.equals(objHeader);
-        if (same && stored!.has(cached)) {
+        if (same && tx.knows(ObjectType.File, cached)) {
           // the common case: nothing to read or write, nothing to wait for
           if (mod.counters) mod.counters.devinoReused++;
           await node.replaceFile(name, cached);
@@ -255,7 +250,7 @@ export async function writeDirectoryToMtree(tx: Transaction, dir: string, mtree:
           } else {
             csum = cached;
             // the common case (object already stored) without a file system call
-            if (!stored!.has(cached)) {
+            if (!tx.knows(ObjectType.File, cached)) {
               let w = storing.get(cached);
               if (!w) {
                 w = (async () => {

@@ -108,6 +108,12 @@ export class Transaction {
     this.madeDirs.add(d);
   }
 
+  /** Staged here, or known to be in the repository (notePresent, or seen there): no file system call. */
+  knows(type: ObjectType, csum: Checksum): boolean {
+    const rel = this.relFor(type, csum);
+    return this.staged.has(rel) || this.present.has(rel);
+  }
+
   async hasObject(type: ObjectType, csum: Checksum): Promise<boolean> {
     const rel = this.relFor(type, csum);
     if (this.staged.has(rel) || this.present.has(rel)) return true;

@@ -5,7 +5,7 @@ import { CorruptionError, InvalidInputError, NotFoundError, isErrno } from '../e
 import { assertChecksum, type Checksum } from '../ostree/checksum.js';
 import { ObjectType } from '../ostree/objects/types.js';
 import { pullLocal } from '../ostree/pull-local.js';
-import { objectKey } from '../ostree/traverse.js';
+import { objectKey, parseObjectKey } from '../ostree/traverse.js';
 import { validateRef } from '../ostree/repo/refs.js';
 import { Repo } from '../ostree/repo/repo.js';
 import { fsyncDir, mapLimit, randomName } from '../util/fs.js';
@@ -294,8 +294,8 @@ export async function writeOstreeTar(srcRepo: Repo, commit: Checksum, ref: strin
       reachable = opts.reachable;
       objects = [repo.objectRelPath(ObjectType.Commit, commit)];
       for (const k of reachable) {
-        const dot = k.indexOf('.');
-        objects.push(repo.objectRelPath(Number(k.slice(dot + 1)) as ObjectType, k.slice(0, dot)));
+        const o = parseObjectKey(k);
+        objects.push(repo.objectRelPath(o.type, o.checksum));
       }
     } else {
       reachable = new Set<string>();

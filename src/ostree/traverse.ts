@@ -13,6 +13,12 @@ export function objectKey(type: ObjectType, csum: Checksum): string {
   return `${csum}.${type}`;
 }
 
+/** The object an objectKey names. */
+export function parseObjectKey(key: string): ObjectRef {
+  const dot = key.indexOf('.');
+  return { type: Number(key.slice(dot + 1)) as ObjectType, checksum: key.slice(0, dot) };
+}
+
 export interface TraverseOptions {
   /** Follow parents this many levels (0 = just this commit, -1 = all). */
   depth?: number;

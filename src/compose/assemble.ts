@@ -16,7 +16,7 @@
  * without a journal every new inode also scans past those freed in the last
  * minutes.
  */
-import { chmodSync, constants, copyFileSync, createWriteStream, existsSync, linkSync, lstatSync, mkdirSync, promises as fsp, readdirSync, readlinkSync, renameSync, rmSync, symlinkSync, unlinkSync, utimesSync, writeFileSync, type BigIntStats, type Dirent } from 'node:fs';
+import { chmodSync, constants, copyFileSync, createWriteStream, existsSync, linkSync, lstatSync, mkdirSync, promises as fsp, readlinkSync, renameSync, symlinkSync, unlinkSync, utimesSync, writeFileSync, type BigIntStats } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { AlreadyExistsError, CoreforgeError, CorruptionError, isErrno } from '../errors.js';
 import { native } from '../native/index.js';
@@ -25,7 +25,7 @@ import { FileHeader, parseBareUserMeta } from '../ostree/objects/content.js';
 import { S_IFMT, S_IFREG } from '../ostree/objects/dirmeta.js';
 import { ObjectType } from '../ostree/objects/types.js';
 import { OSTREEMETA_XATTR } from '../ostree/objects/xattrs.js';
-import { TaskPool } from '../util/fs.js';
+import { removeTreeSync, TaskPool } from '../util/fs.js';
 import type { Checksum } from '../ostree/checksum.js';
 import type { Repo, ContentObject } from '../ostree/repo/repo.js';
 import type { PkgCache } from './pkgcache.js';
@@ -463,25 +463,8 @@ function lexists(p: string): boolean {
 
 /** Delete an entry of a recycled root; directories in it may lack the owner's permissions (rootless builds). */
 function removeEntry(p: string | Buffer, isDir: boolean): void {
-  if (!isDir) {
-    unlinkSync(p);
-    return;
-  }
-  try {
-    rmSync(p, { recursive: true, force: true });
-  } catch (e) {
-    if (!(isErrno(e, 'EACCES') || isErrno(e, 'EPERM'))) throw e;
-    unlockDirs(p);
-    rmSync(p, { recursive: true, force: true });
-  }
-}
-
-function unlockDirs(path: string | Buffer): void {
-  const dir = typeof path === 'string' ? Buffer.from(path) : path;
-  chmodSync(dir, 0o700);
-  for (const ent of readdirSync(dir, { withFileTypes: true, encoding: 'buffer' }) as unknown as Dirent<Buffer>[]) {
-    if (ent.isDirectory()) unlockDirs(Buffer.concat([dir, Buffer.from('/'), ent.name]));
-  }
+  if (isDir) removeTreeSync(p);
+  else unlinkSync(p);
 }
 
 const PROGRESS_EVERY = 1000;

@@ -17,6 +17,7 @@ import path from 'node:path';
 import net from 'node:net';
 import { CoreforgeError, InvalidInputError } from '../errors.js';
 import { native } from '../native/index.js';
+import { removeTreeSync } from '../util/fs.js';
 import { mergeOverlayUpper } from './overlay-merge.js';
 
 export interface SandboxFile {
@@ -131,16 +132,6 @@ function nsenterArgs(t: Tools, pid: number): string[] {
 /** Holder script: mount the overlay in `$1` (session dir) and wait for stdin to close. */
 const HOLDER = 'cd "$1" && mount -t overlay overlay -o "$2" merged && echo ready && exec cat >/dev/null';
 
-function rmrfForce(p: string): void {
-  // overlayfs leaves work/work with mode 000; make everything writable first so an unprivileged rm succeeds.
-  try {
-    fs.rmSync(p, { recursive: true, force: true });
-  } catch {
-    spawnSync('chmod', ['-R', 'u+rwx', p]);
-    fs.rmSync(p, { recursive: true, force: true });
-  }
-}
-
 let availability: { ok: boolean; reason?: string } | undefined;
 
 /**
@@ -160,7 +151,7 @@ export function sandboxAvailable(): { ok: boolean; reason?: string } {
     const why = (r.stderr || r.error?.message || `exit ${r.status}`).trim().split('\n').slice(-3).join('; ');
     return (availability = { ok: false, reason: `cannot mount an overlay and run bwrap in a ${isRoot() ? 'mount' : 'user+mount'} namespace: ${why}` });
   } finally {
-    rmrfForce(dir);
+    removeTreeSync(dir);
   }
 }
 
@@ -342,6 +333,6 @@ export async function withRootOverlay<T>(rootfs: string, scratchDir: string, fn:
   } finally {
     session?.close();
     if (holder) await stopHolder(holder);
-    rmrfForce(sessionDir);
+    removeTreeSync(sessionDir);
   }
 }

@@ -1,4 +1,4 @@
-import { promises as fsp, constants as C } from 'node:fs';
+import { chmodSync, promises as fsp, constants as C, readdirSync, rmSync, type Dirent } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { isErrno } from '../errors.js';
@@ -152,5 +152,28 @@ export class TaskPool {
   async drain(): Promise<void> {
     while (this.pending.size > 0) await Promise.all([...this.pending]);
     if (this.failure) throw this.failure.error;
+  }
+}
+
+/**
+ * rm -rf of a tree whose directories may deny their owner write or search
+ * (rootless builds keep packages' 0555 directories; overlayfs leaves work/work
+ * at 000): when the removal is refused, every directory is made owner-
+ * accessible and it is tried again.
+ */
+export function removeTreeSync(path: string | Buffer): void {
+  try {
+    rmSync(path, { recursive: true, force: true });
+  } catch (e) {
+    if (!(isErrno(e, 'EACCES') || isErrno(e, 'EPERM'))) throw e;
+    unlockDirsSync(typeof path === 'string' ? Buffer.from(path) : path);
+    rmSync(path, { recursive: true, force: true });
+  }
+}
+
+function unlockDirsSync(dir: Buffer): void {
+  chmodSync(dir, 0o700);
+  for (const ent of readdirSync(dir, { withFileTypes: true, encoding: 'buffer' }) as unknown as Dirent<Buffer>[]) {
+    if (ent.isDirectory()) unlockDirsSync(Buffer.concat([dir, Buffer.from('/'), ent.name]));
   }
 }

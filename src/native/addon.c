@@ -1,9 +1,13 @@
-/* One way the addon's calls report failures to JS: an Error carrying the errno's code, as Node's fs errors do. */
+/*
+ * What the addon's files share: one way to report failures to JS (an Error
+ * carrying the errno's code, as Node's fs errors do), and one way to queue a
+ * thread-pool job behind a promise.
+ */
 #include <node_api.h>
 #include <errno.h>
 #include <stddef.h>
 
-#include "errors.h"
+#include "addon.h"
 
 const char *coreforge_errno_code(int err) {
   switch (err) {
@@ -40,4 +44,16 @@ napi_value coreforge_error(napi_env env, const char *code, int err, const char *
     napi_set_named_property(env, e, "path", p);
   }
   return e;
+}
+
+napi_value coreforge_queue_job(napi_env env, const char *name, napi_async_execute_callback execute, napi_async_complete_callback complete, void *data, napi_async_work *work, napi_deferred *deferred) {
+  napi_value promise, resource;
+  if (napi_create_promise(env, deferred, &promise) != napi_ok ||
+      napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &resource) != napi_ok ||
+      napi_create_async_work(env, NULL, resource, execute, complete, data, work) != napi_ok ||
+      napi_queue_async_work(env, *work) != napi_ok) {
+    napi_throw_error(env, NULL, "cannot queue a thread-pool job");
+    return NULL;
+  }
+  return promise;
 }

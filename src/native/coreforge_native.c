@@ -22,7 +22,7 @@
 #include <unistd.h>
 
 #include "decoders.h"
-#include "errors.h"
+#include "addon.h"
 #include "hashwrite.h"
 #include "spawn.h"
 

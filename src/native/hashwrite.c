@@ -26,7 +26,7 @@
 #include <unistd.h>
 
 #include "hashwrite.h"
-#include "errors.h"
+#include "addon.h"
 
 #define CHECK(call) do { if ((call) != napi_ok) { napi_throw_error(env, NULL, "napi call failed: " #call); return NULL; } } while (0)
 
@@ -168,18 +168,12 @@ napi_value native_hash_write(napi_env env, napi_callback_info info) {
   j->pos = pos;
   j->sha = sha;
   j->hash_len = (size_t)hash_len;
-  napi_value promise, name;
   /* the buffer and the hash state stay alive until the job completes */
-  if (napi_create_reference(env, argv[1], 1, &j->buf_ref) != napi_ok ||
-      (sha && napi_create_reference(env, argv[4], 1, &j->sha_ref) != napi_ok) ||
-      napi_create_promise(env, &j->deferred, &promise) != napi_ok ||
-      napi_create_string_utf8(env, "coreforge.hashWrite", NAPI_AUTO_LENGTH, &name) != napi_ok ||
-      napi_create_async_work(env, NULL, name, job_execute, job_complete, j, &j->work) != napi_ok ||
-      napi_queue_async_work(env, j->work) != napi_ok) {
-    napi_throw_error(env, NULL, "hashWrite: cannot queue the job");
+  if (napi_create_reference(env, argv[1], 1, &j->buf_ref) != napi_ok || (sha && napi_create_reference(env, argv[4], 1, &j->sha_ref) != napi_ok)) {
+    napi_throw_error(env, NULL, "hashWrite: cannot reference its arguments");
     return NULL;
   }
-  return promise;
+  return coreforge_queue_job(env, "coreforge.hashWrite", job_execute, job_complete, j, &j->work, &j->deferred);
 }
 
 /*
@@ -298,16 +292,11 @@ napi_value native_fill_from_files(napi_env env, napi_callback_info info) {
     j->paths[i] = malloc(l + 1);
     napi_get_value_string_utf8(env, s, j->paths[i], l + 1, &l);
   }
-  napi_value promise, name;
-  if (napi_create_reference(env, argv[0], 1, &j->buf_ref) != napi_ok ||
-      napi_create_promise(env, &j->deferred, &promise) != napi_ok ||
-      napi_create_string_utf8(env, "coreforge.fillFromFiles", NAPI_AUTO_LENGTH, &name) != napi_ok ||
-      napi_create_async_work(env, NULL, name, fill_execute, fill_complete, j, &j->work) != napi_ok ||
-      napi_queue_async_work(env, j->work) != napi_ok) {
-    napi_throw_error(env, NULL, "fillFromFiles: cannot queue the job");
+  if (napi_create_reference(env, argv[0], 1, &j->buf_ref) != napi_ok) {
+    napi_throw_error(env, NULL, "fillFromFiles: cannot reference the buffer");
     return NULL;
   }
-  return promise;
+  return coreforge_queue_job(env, "coreforge.fillFromFiles", fill_execute, fill_complete, j, &j->work, &j->deferred);
 }
 
 /* fileSizes(paths) -> Float64Array: each file's size (stat), -1 where it does not exist. */

@@ -24,7 +24,7 @@
 #include <unistd.h>
 
 #include "spawn.h"
-#include "errors.h"
+#include "addon.h"
 
 #define CHECK(call) do { if ((call) != napi_ok) { napi_throw_error(env, NULL, "napi call failed: " #call); return NULL; } } while (0)
 
@@ -185,14 +185,8 @@ napi_value native_wait_process(napi_env env, napi_callback_info info) {
   CHECK(napi_get_value_int32(env, argv[0], &pid));
   struct wait_job *j = calloc(1, sizeof *j);
   j->pid = pid;
-  napi_value promise, name;
-  if (napi_create_promise(env, &j->deferred, &promise) != napi_ok ||
-      napi_create_string_utf8(env, "coreforge.waitProcess", NAPI_AUTO_LENGTH, &name) != napi_ok ||
-      napi_create_async_work(env, NULL, name, wait_execute, wait_complete, j, &j->work) != napi_ok ||
-      napi_queue_async_work(env, j->work) != napi_ok) {
-    napi_throw_error(env, NULL, "waitProcess: cannot queue the job");
-    return NULL;
-  }
+  napi_value promise = coreforge_queue_job(env, "coreforge.waitProcess", wait_execute, wait_complete, j, &j->work, &j->deferred);
+  if (!promise) free(j);
   return promise;
 }
 

@@ -83,19 +83,23 @@ function serializeIndex(devino: DevinoCache): string {
   return JSON.stringify({ version: INDEX_VERSION, entries: rows });
 }
 
+/** A JSON object this version wrote (its `version`), or null when missing, unreadable or another version's. */
+function readOurJson(path: string): Record<string, unknown> | null {
+  try {
+    const doc = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown> | null;
+    return doc !== null && typeof doc === 'object' && doc.version === INDEX_VERSION ? doc : null;
+  } catch {
+    return null;
+  }
+}
+
 const isU32 = (n: unknown): n is number => typeof n === 'number' && Number.isInteger(n) && n >= 0 && n <= 0xffffffff;
 
 /** The index, or an empty one when it is missing or not what this version writes (the root is then checked against the objects). */
 function readIndex(path: string): DevinoCache {
   const out: DevinoCache = new Map();
-  let doc: unknown;
-  try {
-    doc = JSON.parse(readFileSync(path, 'utf8'));
-  } catch {
-    return out;
-  }
-  const d = doc as { version?: unknown; entries?: unknown };
-  if (d?.version !== INDEX_VERSION || !Array.isArray(d.entries)) return out;
+  const d = readOurJson(path) as { entries?: unknown } | null;
+  if (!d || !Array.isArray(d.entries)) return out;
   for (const row of d.entries as unknown[]) {
     if (!Array.isArray(row) || row.length < 5) return new Map();
     const [key, csum, uid, gid, mode, xa] = row as unknown[];
@@ -115,14 +119,8 @@ function readIndex(path: string): DevinoCache {
 /** plan.json, or an empty map when it is missing or not what this version writes (the dirtrees are read instead). */
 function readPlan(path: string): Map<Checksum, FlatPackage> {
   const out = new Map<Checksum, FlatPackage>();
-  let doc: unknown;
-  try {
-    doc = JSON.parse(readFileSync(path, 'utf8'));
-  } catch {
-    return out;
-  }
-  const d = doc as { version?: unknown; packages?: unknown };
-  if (d?.version !== INDEX_VERSION || typeof d.packages !== 'object' || d.packages === null) return out;
+  const d = readOurJson(path) as { packages?: unknown } | null;
+  if (!d || typeof d.packages !== 'object' || d.packages === null) return out;
   for (const [commit, fp] of Object.entries(d.packages as Record<string, unknown>)) {
     const f = fp as { rootMeta?: unknown; entries?: unknown };
     if (!isChecksum(commit) || typeof f?.rootMeta !== 'string' || !isChecksum(f.rootMeta) || !Array.isArray(f.entries)) return new Map();
